@@ -1,0 +1,51 @@
+/** Human-readable renderings of command results. JSON output is the result objects themselves. */
+import type { StoreStatus } from '../status.js';
+import type { RecoverResult } from '../recover.js';
+import type { PruneResult } from '../prune.js';
+import type { CertInfo } from '../cert-info.js';
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+export function formatStatus(s: StoreStatus): string {
+  const lines = [`store    ${s.dir}`];
+  lines.push(`current  ${s.current ?? 'none'}${s.previous !== null ? `   (rollback target ${s.previous})` : ''}`);
+  if (s.currentProblem) lines.push(`problem  ${s.currentProblem}`);
+  if (s.generations.length === 0) return `${lines.join('\n')}\n(no generations)\n`;
+  const rows = [['GEN', 'STATE', 'NOT AFTER', 'KEY', 'VALID', 'SUBJECT', 'FINGERPRINT (SHA-256)']];
+  for (const g of s.generations) {
+    rows.push([
+      String(g.id),
+      g.active ? 'current' : g.rollbackTarget ? 'previous' : '',
+      g.notAfter ?? '?',
+      g.keyType ?? '?',
+      g.valid ? 'yes' : `no (${g.problem ?? '?'})`,
+      g.subject ?? '?',
+      g.fingerprint ?? '?',
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  lines.push('');
+  for (const r of rows) lines.push(r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]!))).join('  '));
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatVerify(generation: number, info: CertInfo): string {
+  return `ok: generation ${generation}, ${info.subject}, ${info.keyType}, valid until ${info.notAfter}, sha256 ${info.fingerprint}\n`;
+}
+
+export function formatPrune(r: PruneResult): string {
+  const out = [`removed: ${r.removed.length ? r.removed.join(' ') : 'none'}`, `kept: ${r.kept.join(' ') || 'none'}`];
+  if (r.leftoversRemoved.length) out.push(`leftovers removed: ${r.leftoversRemoved.length}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function formatRecover(r: RecoverResult): string {
+  const out: string[] = [];
+  for (const p of r.leftoversRemoved) out.push(`removed leftover ${p}`);
+  if (r.repointed) out.push(`current repointed to generation ${r.repointed.to}: ${r.repointed.reason}`);
+  for (const p of r.problems) out.push(`problem: ${p}`);
+  out.push(r.problems.length ? 'store needs attention' : `store is healthy; current: ${r.current ?? 'none'}`);
+  return `${out.join('\n')}\n`;
+}

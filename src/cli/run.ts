@@ -1,0 +1,115 @@
+/**
+ * The CLI: parse, call the library, print, return an exit status. No logic of its own.
+ * Exit 0 on success, 1 when the operation is refused or fails, 2 on a usage error.
+ */
+import { createRequire } from 'node:module';
+import { GenerationStore } from '../store.js';
+import { readInputFile, readPairFiles } from '../input.js';
+import { silentLog, type Log } from '../context.js';
+import { toCertswapError } from '../errors.js';
+import type { ValidationOptions } from '../validate.js';
+import { parseCli, UsageError, type CliArgs } from './args.js';
+import { USAGE } from './usage.js';
+import { formatPrune, formatRecover, formatStatus, formatVerify } from './format.js';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+const MUTATING = new Set(['install', 'stage', 'activate', 'rollback', 'prune', 'recover']);
+
+function version(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
+/** pino is loaded only when something may be logged: a read-only command starts faster without it. */
+async function logger(args: CliArgs): Promise<Log> {
+  if (args.logLevel === 'silent' || (!MUTATING.has(args.command) && !['debug', 'trace'].includes(args.logLevel))) return silentLog;
+  const { createLogger, LOG_LEVELS } = await import('../log.js');
+  if (!(LOG_LEVELS as readonly string[]).includes(args.logLevel)) throw new UsageError(`unknown log level ${JSON.stringify(args.logLevel)}`);
+  return createLogger({ level: args.logLevel });
+}
+
+async function validation(args: CliArgs): Promise<ValidationOptions> {
+  const v: ValidationOptions = {};
+  if (args.expectName !== undefined) v.expectName = args.expectName;
+  if (args.requireEku.length) v.requireEku = args.requireEku;
+  if (args.clockSkewMs !== undefined) v.clockSkewMs = args.clockSkewMs;
+  if (args.trust !== undefined) v.trust = await readInputFile(args.trust, 'trust');
+  return v;
+}
+
+async function execute(args: CliArgs, io: Io): Promise<number> {
+  const print = (human: string, json: unknown): void => io.out(args.json ? `${JSON.stringify(json)}\n` : human);
+  const store = await GenerationStore.open(args.dir!, {
+    create: MUTATING.has(args.command),
+    log: await logger(args),
+    ...(args.lockTimeoutMs !== undefined ? { lockTimeoutMs: args.lockTimeoutMs } : {}),
+    validation: await validation(args),
+  });
+  switch (args.command) {
+    case 'install':
+    case 'stage': {
+      const input = await readPairFiles({ cert: args.cert!, key: args.key!, ca: args.ca });
+      if (args.command === 'stage') {
+        const r = await store.stage(input);
+        print(`${r.generation}\n`, { generation: r.generation, fingerprint: r.pair.info.fingerprint, notAfter: r.pair.info.notAfter });
+      } else {
+        const r = await store.install(input);
+        print(`${r.generation}\n`, { generation: r.generation, previous: r.previous, fingerprint: r.info.fingerprint, notAfter: r.info.notAfter });
+      }
+      return 0;
+    }
+    case 'activate': {
+      const r = await store.activate(args.generation!);
+      print(`${r.generation}\n`, { generation: r.generation, previous: r.previous, changed: r.changed, fingerprint: r.info.fingerprint });
+      return 0;
+    }
+    case 'rollback': {
+      const r = await store.rollback(args.to);
+      print(`${r.generation}\n`, { generation: r.generation, previous: r.previous, changed: r.changed, fingerprint: r.info.fingerprint });
+      return 0;
+    }
+    case 'prune': {
+      const r = await store.prune(args.keep);
+      print(formatPrune(r), r);
+      return 0;
+    }
+    case 'status': {
+      const s = await store.status();
+      print(formatStatus(s), s);
+      return 0;
+    }
+    case 'verify': {
+      const r = await store.verify();
+      print(formatVerify(r.generation, r.info), { generation: r.generation, valid: true, ...r.info });
+      return 0;
+    }
+    case 'recover': {
+      const r = await store.recover();
+      print(formatRecover(r), r);
+      return r.problems.length === 0 ? 0 : 1;
+    }
+    default:
+      throw new UsageError(`unknown command ${args.command}`);
+  }
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  let args: CliArgs | undefined;
+  try {
+    args = parseCli(argv, io.env);
+    if (args.command === 'help') return io.out(USAGE), 0;
+    if (args.command === 'version') return io.out(`${version()}\n`), 0;
+    return await execute(args, io);
+  } catch (err) {
+    const usage = err instanceof UsageError;
+    const e = usage ? { code: err.code, message: err.message } : toCertswapError(err);
+    const json = args?.json ?? argv.includes('--json');
+    io.err(json ? `${JSON.stringify({ error: { code: e.code, message: e.message } })}\n` : `certswap: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    if (usage && !json) io.err(`Try 'certswap --help'.\n`);
+    return usage ? 2 : 1;
+  }
+}

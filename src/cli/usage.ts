@@ -1,0 +1,30 @@
+/** The CLI's help text: the interface is a contract that scripts rely on. */
+export const USAGE = `Usage: certswap <command> [options]
+
+Rotate a TLS certificate and key on disk: each pair is written to its own generation
+directory, validated there, and activated by one atomic rename of the 'current' symlink.
+
+Commands:
+  install  --cert FILE --key FILE [--ca FILE] [--expect-name NAME]   stage, then activate
+  stage    --cert FILE --key FILE [--ca FILE] [--expect-name NAME]   write and validate only
+  activate GEN                      make generation GEN active (validated again first)
+  rollback [--to GEN]               return to the rollback target (or to GEN)
+  prune    [--keep N]               remove all but the N newest generations (default 3);
+                                    never the active one or its rollback target
+  status                            what is active and what every generation holds
+  verify   [--expect-name NAME]     check the active pair: present, matching, in validity
+  recover                           start-up repair after a crash; safe to run any time
+
+Options:
+  --dir DIR            the store directory (default: $CERTSWAP_DIR)
+  --json               machine-readable output (errors too)
+  --trust FILE         stage/install/verify: the chain must lead to a CA in FILE
+  --require-eku USAGE  stage/install/verify: clientAuth or serverAuth (repeatable)
+  --clock-skew SECS    how far notBefore may be in the future (default 300)
+  --lock-timeout SECS  how long to wait for another operation (default 10)
+  --log-level LEVEL    pino level for the JSON log on stderr (default: $CERTSWAP_LOG_LEVEL or error)
+  -h, --help           this help
+  -V, --version        the version
+
+Exit status: 0 success, 1 refused or failed (stderr names the error code), 2 usage error.
+`;

@@ -1,0 +1,128 @@
+/**
+ * The durable file system primitives, and the only module that changes anything on disk.
+ *
+ * rename(2) is atomic but not durable: a file's data must reach the disk before the name that
+ * points to it does, and a directory must be fsynced after a rename, symlink, mkdir or unlink
+ * inside it, or a power cut can undo that change (or, on ext4 with delayed allocation, keep the
+ * new name pointing at an empty file). Each primitive here does exactly the calls that make its
+ * one change durable, and no more; callers compose them and argue the order.
+ */
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fsOps, O } from './fs.js';
+import { errnoCode } from './errors.js';
+
+/** A name for a temporary entry beside `target`; starts with '.' so it never looks like a generation. */
+export function tempNameFor(target: string): string {
+  const base = path.basename(target).replace(/^\.+/, '');
+  return path.join(path.dirname(target), `.${base}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * Creates `file` (which must not exist) with exactly `data` and `mode`, and fsyncs it.
+ * O_EXCL|O_NOFOLLOW: a planted file or symlink at that name is refused rather than followed or
+ * overwritten. The file is created with `mode` already, and fchmod then restores the bits a umask
+ * may have cleared, so there is no moment at which it is more open than `mode`.
+ * On failure the partial file is removed.
+ */
+export async function writeNewFile(file: string, data: Uint8Array, mode: number): Promise<void> {
+  const fd = await fsOps.open(file, O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW, mode);
+  let ok = false;
+  try {
+    await fsOps.fchmod(fd, mode, file);
+    await fsOps.write(fd, data, file);
+    // The data must be on disk before any rename makes this file reachable under its final name.
+    await fsOps.fsync(fd, file);
+    ok = true;
+  } finally {
+    await fsOps.close(fd).catch(() => undefined);
+    if (!ok) await fsOps.unlink(file).catch(() => undefined);
+  }
+}
+
+/** Makes the entries of `dir` (names created, renamed or removed in it) durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fd = await fsOps.open(dir, O.O_RDONLY | O.O_DIRECTORY);
+  try {
+    await fsOps.fsync(fd, dir);
+  } finally {
+    await fsOps.close(fd).catch(() => undefined);
+  }
+}
+
+/**
+ * Creates directory `dir` with exactly `mode` (whatever the umask). Not durable by itself: the
+ * caller fsyncs the parent when the new name must survive a power cut.
+ */
+export async function makeDir(dir: string, mode: number): Promise<void> {
+  await fsOps.mkdir(dir, mode);
+  await fsOps.chmod(dir, mode);
+}
+
+/**
+ * Points the symlink `link` at `target` in one rename(2), then fsyncs the directory.
+ * A reader sees the old link or the new one, never neither: this is why the link is built under a
+ * temporary name and renamed over the old one, rather than unlinked and recreated (the kubelet's
+ * window with no certificate). The directory fsync is what makes the switch survive a power cut;
+ * only after it returns may the caller report success.
+ */
+export async function replaceSymlink(link: string, target: string): Promise<void> {
+  const tmp = tempNameFor(link);
+  await fsOps.symlink(target, tmp);
+  await renameOver(tmp, link);
+}
+
+/**
+ * Replaces the regular file `file` with `data` atomically and durably: write a temporary file,
+ * fsync it, rename it over `file`, fsync the directory. A crash leaves the old content or the
+ * new, never a truncated file; the temporary name is a leftover that recovery removes.
+ */
+export async function replaceFile(file: string, data: Uint8Array, mode: number): Promise<void> {
+  const tmp = tempNameFor(file);
+  await writeNewFile(tmp, data, mode);
+  await renameOver(tmp, file);
+}
+
+/** Renames the fully prepared `tmp` over `dest` and fsyncs the directory; removes `tmp` if the rename fails. */
+async function renameOver(tmp: string, dest: string): Promise<void> {
+  try {
+    await fsOps.rename(tmp, dest);
+  } catch (err) {
+    await fsOps.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(path.dirname(dest));
+}
+
+/** Renames `from` to `to` (same directory or not) and fsyncs the directories involved. */
+export async function renameDurable(from: string, to: string): Promise<void> {
+  await fsOps.rename(from, to);
+  await fsyncDir(path.dirname(to));
+  if (path.dirname(from) !== path.dirname(to)) await fsyncDir(path.dirname(from));
+}
+
+/**
+ * Renames every [from, to] pair within directory `dir`, then fsyncs `dir` once: the batch is
+ * durable together after the one fsync, and each rename alone is atomic.
+ */
+export async function renameAllDurable(dir: string, pairs: Array<[string, string]>): Promise<void> {
+  for (const [from, to] of pairs) await fsOps.rename(from, to);
+  await fsyncDir(dir);
+}
+
+/**
+ * Removes a tree that is already out of the on-disk contract (a staging or trash directory).
+ * Not durable and need not be: if the removal is lost in a crash, recovery removes it again.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  await fsOps.rm(dir);
+}
+
+/** Removes one leftover entry (a temporary link or file); a missing entry is not an error. */
+export async function removeEntry(file: string): Promise<void> {
+  try {
+    await fsOps.unlink(file);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+}

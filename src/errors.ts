@@ -1,0 +1,103 @@
+/**
+ * Every error certswap raises is a CertswapError with a stable `code`. Callers (the CLI, the
+ * agent, tests) switch on the code, never on the message. File system errors keep their own
+ * code (EIO, ENOSPC, EACCES...) and carry the syscall and path that failed.
+ */
+
+export const ErrorCodes = {
+  // Input files given to stage/install.
+  INPUT_EMPTY: 'CERTSWAP_INPUT_EMPTY',
+  INPUT_TOO_LARGE: 'CERTSWAP_INPUT_TOO_LARGE',
+  INPUT_NOT_FILE: 'CERTSWAP_INPUT_NOT_FILE',
+  NOT_PEM: 'CERTSWAP_NOT_PEM',
+  // Certificate and key validation.
+  BAD_CERT: 'CERTSWAP_BAD_CERT',
+  BAD_KEY: 'CERTSWAP_BAD_KEY',
+  KEY_ENCRYPTED: 'CERTSWAP_KEY_ENCRYPTED',
+  UNSUPPORTED_KEY: 'CERTSWAP_UNSUPPORTED_KEY',
+  KEY_MISMATCH: 'CERTSWAP_KEY_MISMATCH',
+  NOT_YET_VALID: 'CERTSWAP_NOT_YET_VALID',
+  EXPIRED: 'CERTSWAP_EXPIRED',
+  LIFETIME_TOO_SHORT: 'CERTSWAP_LIFETIME_TOO_SHORT',
+  CHAIN_ORDER: 'CERTSWAP_CHAIN_ORDER',
+  CHAIN_TOO_LONG: 'CERTSWAP_CHAIN_TOO_LONG',
+  UNTRUSTED: 'CERTSWAP_UNTRUSTED',
+  NAME_MISMATCH: 'CERTSWAP_NAME_MISMATCH',
+  EKU_MISSING: 'CERTSWAP_EKU_MISSING',
+  // Store state and arguments.
+  BAD_ARGUMENT: 'CERTSWAP_BAD_ARGUMENT',
+  BAD_GENERATION: 'CERTSWAP_BAD_GENERATION',
+  NO_SUCH_GENERATION: 'CERTSWAP_NO_SUCH_GENERATION',
+  INCOMPLETE_GENERATION: 'CERTSWAP_INCOMPLETE_GENERATION',
+  NO_ACTIVE: 'CERTSWAP_NO_ACTIVE',
+  NO_ROLLBACK_TARGET: 'CERTSWAP_NO_ROLLBACK_TARGET',
+  NO_VALID_GENERATION: 'CERTSWAP_NO_VALID_GENERATION',
+  UNSAFE_STORE: 'CERTSWAP_UNSAFE_STORE',
+  CORRUPT_STORE: 'CERTSWAP_CORRUPT_STORE',
+  BUSY: 'CERTSWAP_BUSY',
+} as const;
+
+export type CertswapCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Which input or stored file an error is about; lets messages name the file. */
+export type FileRole = 'cert' | 'key' | 'ca' | 'trust';
+
+export interface ErrorContext {
+  path?: string;
+  file?: FileRole;
+  generation?: number;
+  syscall?: string;
+  cause?: unknown;
+}
+
+export class CertswapError extends Error {
+  readonly code: string;
+  readonly path?: string;
+  readonly file?: FileRole;
+  readonly generation?: number;
+  readonly syscall?: string;
+
+  constructor(code: string, message: string, context: ErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.name = 'CertswapError';
+    this.code = code;
+    if (context.path !== undefined) this.path = context.path;
+    if (context.file !== undefined) this.file = context.file;
+    if (context.generation !== undefined) this.generation = context.generation;
+    if (context.syscall !== undefined) this.syscall = context.syscall;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { code: this.code, message: this.message };
+    if (this.path !== undefined) out.path = this.path;
+    if (this.file !== undefined) out.file = this.file;
+    if (this.generation !== undefined) out.generation = this.generation;
+    if (this.syscall !== undefined) out.syscall = this.syscall;
+    return out;
+  }
+}
+
+export function isCertswapError(err: unknown, code?: string): err is CertswapError {
+  return err instanceof CertswapError && (code === undefined || err.code === code);
+}
+
+/** The errno code of a Node system error, or undefined. */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Turns any error into a CertswapError. A Node system error keeps its errno code (EIO, ENOSPC)
+ * so that callers can tell a full disk from a bad certificate; anything without a code is a bug
+ * and is reported as CERTSWAP_INTERNAL rather than escaping untyped.
+ */
+export function toCertswapError(err: unknown, context: ErrorContext = {}): CertswapError {
+  if (err instanceof CertswapError) return err;
+  const sys = err as { code?: unknown; syscall?: unknown; path?: unknown; message?: unknown };
+  const code = typeof sys?.code === 'string' ? sys.code : 'CERTSWAP_INTERNAL';
+  const syscall = typeof sys?.syscall === 'string' ? sys.syscall : context.syscall;
+  const path = typeof sys?.path === 'string' ? sys.path : context.path;
+  const message = typeof sys?.message === 'string' ? sys.message : String(err);
+  return new CertswapError(code, message, { ...context, path, syscall, cause: err });
+}

@@ -1,0 +1,110 @@
+/**
+ * The file system seam. Every file system call certswap makes goes through `fsOps`, so that a
+ * test can replace one entry to inject EIO or ENOSPC, and the crash harness can stop a process
+ * right after its k-th mutating call. Nothing else in src/ imports node:fs.
+ *
+ * Calls are descriptor based (open/write/fsync/close) because crash safety is argued per system
+ * call: the seam must show exactly which calls happen and in which order.
+ */
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+
+const write = promisify(fs.write);
+const read = promisify(fs.read);
+
+/** The mutating calls, by the name the fault-injection tests and the crash harness use. */
+export type MutatingOp =
+  | 'open'
+  | 'write'
+  | 'fsync'
+  | 'fchmod'
+  | 'mkdir'
+  | 'chmod'
+  | 'rename'
+  | 'symlink'
+  | 'unlink'
+  | 'rmdir'
+  | 'rm';
+
+export interface FsHooks {
+  /** Called after each mutating call has returned successfully. */
+  afterMutation?: (op: MutatingOp, path: string) => void;
+}
+
+/** Test-only observation point; production code never sets it. */
+export const fsHooks: FsHooks = {};
+
+function mutated(op: MutatingOp, path: string): void {
+  fsHooks.afterMutation?.(op, path);
+}
+
+export const fsOps = {
+  async open(path: string, flags: number, mode = 0o600): Promise<number> {
+    // Raw descriptors, not FileHandle: a FileHandle closes itself when garbage collected.
+    const fd = await promisify(fs.open)(path, flags, mode);
+    if ((flags & fs.constants.O_CREAT) !== 0) mutated('open', path);
+    return fd;
+  },
+  async write(fd: number, data: Uint8Array, path = ''): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      const { bytesWritten } = await write(fd, data, off, data.length - off, null);
+      off += bytesWritten;
+    }
+    mutated('write', path);
+  },
+  async read(fd: number, buf: Uint8Array, offset: number, length: number): Promise<number> {
+    const { bytesRead } = await read(fd, buf, offset, length, null);
+    return bytesRead;
+  },
+  async fsync(fd: number, path = ''): Promise<void> {
+    await promisify(fs.fsync)(fd);
+    mutated('fsync', path);
+  },
+  async fchmod(fd: number, mode: number, path = ''): Promise<void> {
+    await promisify(fs.fchmod)(fd, mode);
+    mutated('fchmod', path);
+  },
+  async fstat(fd: number): Promise<fs.Stats> {
+    return promisify(fs.fstat)(fd);
+  },
+  async close(fd: number): Promise<void> {
+    await promisify(fs.close)(fd);
+  },
+  async mkdir(path: string, mode: number): Promise<void> {
+    await fs.promises.mkdir(path, { mode });
+    mutated('mkdir', path);
+  },
+  async chmod(path: string, mode: number): Promise<void> {
+    await fs.promises.chmod(path, mode);
+    mutated('chmod', path);
+  },
+  async rename(from: string, to: string): Promise<void> {
+    await fs.promises.rename(from, to);
+    mutated('rename', to);
+  },
+  async symlink(target: string, path: string): Promise<void> {
+    await fs.promises.symlink(target, path);
+    mutated('symlink', path);
+  },
+  async unlink(path: string): Promise<void> {
+    await fs.promises.unlink(path);
+    mutated('unlink', path);
+  },
+  async rmdir(path: string): Promise<void> {
+    await fs.promises.rmdir(path);
+    mutated('rmdir', path);
+  },
+  /** Recursive removal; used only on names that are already out of the contract (trash, staging). */
+  async rm(path: string): Promise<void> {
+    await fs.promises.rm(path, { recursive: true, force: true });
+    mutated('rm', path);
+  },
+  readlink: (path: string): Promise<string> => fs.promises.readlink(path),
+  readdir: (path: string): Promise<string[]> => fs.promises.readdir(path),
+  lstat: (path: string): Promise<fs.Stats> => fs.promises.lstat(path),
+  stat: (path: string): Promise<fs.Stats> => fs.promises.stat(path),
+};
+
+export const O = fs.constants;
+export type Stats = fs.Stats;

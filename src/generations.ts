@@ -1,0 +1,158 @@
+/**
+ * Reading the store's state: which generations exist, what `current` names, what a generation
+ * holds. Nothing here writes.
+ */
+import path from 'node:path';
+import { CertswapError, ErrorCodes, errnoCode } from './errors.js';
+import { fsOps } from './fs.js';
+import { readInputFile } from './input.js';
+import {
+  CA_FILE,
+  CERT_FILE,
+  KEY_FILE,
+  generationFromLinkTarget,
+  isGenerationName,
+  type StorePaths,
+} from './layout.js';
+import { validatePair, type ValidatedPair, type ValidationOptions } from './validate.js';
+
+/** The numbers of the generations present, ascending. Staging and trash entries are not generations. */
+export async function listGenerations(paths: StorePaths): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await fsOps.readdir(paths.generations);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+  return names.filter(isGenerationName).map(Number).sort((a, b) => a - b);
+}
+
+export type CurrentLink =
+  | { state: 'absent' }
+  | { state: 'generation'; generation: number }
+  /** A symlink whose target is not `generations/<n>`: planted or corrupt. */
+  | { state: 'outside'; target: string }
+  /** Something that is not a symlink (a directory or file) occupies the name. */
+  | { state: 'not-a-link' };
+
+/** What the `current` entry is, without following it. */
+export async function readCurrentLink(paths: StorePaths): Promise<CurrentLink> {
+  let target: string;
+  try {
+    target = await fsOps.readlink(paths.current);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return { state: 'absent' };
+    if (code === 'EINVAL') return { state: 'not-a-link' };
+    throw err;
+  }
+  const generation = generationFromLinkTarget(target);
+  return generation === null ? { state: 'outside', target } : { state: 'generation', generation };
+}
+
+/** The active generation; raises CERTSWAP_UNSAFE_STORE if `current` is not a link into generations/. */
+export async function activeGeneration(paths: StorePaths): Promise<number | null> {
+  const link = await readCurrentLink(paths);
+  switch (link.state) {
+    case 'absent':
+      return null;
+    case 'generation':
+      return link.generation;
+    case 'outside':
+      throw new CertswapError(
+        ErrorCodes.UNSAFE_STORE,
+        `${paths.current} points to ${JSON.stringify(link.target)}, outside generations/; run certswap recover`,
+        { path: paths.current },
+      );
+    case 'not-a-link':
+      throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${paths.current} is not a symlink; run certswap recover`, {
+        path: paths.current,
+      });
+  }
+}
+
+export interface GenerationFiles {
+  generation: number;
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  certPath: string;
+  keyPath: string;
+  caPath?: string;
+}
+
+/**
+ * Reads the files of generation `n` from its own directory (never through `current`), refusing
+ * to follow a symlink anywhere inside the store. Raises CERTSWAP_NO_SUCH_GENERATION,
+ * CERTSWAP_INCOMPLETE_GENERATION or CERTSWAP_UNSAFE_STORE.
+ */
+export async function readGenerationFiles(paths: StorePaths, n: number): Promise<GenerationFiles> {
+  return readGenerationFilesFrom(paths.generationDir(n), n);
+}
+
+/** Reads a generation's files from `dir` (a generation or a staging directory). */
+export async function readGenerationFilesFrom(dir: string, n: number): Promise<GenerationFiles> {
+  let st;
+  try {
+    st = await fsOps.lstat(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') {
+      throw new CertswapError(ErrorCodes.NO_SUCH_GENERATION, `generation ${n} does not exist`, { generation: n, path: dir });
+    }
+    throw err;
+  }
+  if (!st.isDirectory()) {
+    throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${dir} is not a directory (a symlink or file was planted)`, {
+      generation: n,
+      path: dir,
+    });
+  }
+  const read = async (name: string, role: 'cert' | 'key' | 'ca', optional: boolean): Promise<Buffer | undefined> => {
+    const file = path.join(dir, name);
+    try {
+      return await readInputFile(file, role, { noFollow: true });
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      if (optional) return undefined;
+      // The directory vanished (pruned) or never held the file: tell the two apart.
+      const gone = await fsOps.lstat(dir).then(() => false, () => true);
+      throw new CertswapError(
+        gone ? ErrorCodes.NO_SUCH_GENERATION : ErrorCodes.INCOMPLETE_GENERATION,
+        gone ? `generation ${n} does not exist` : `generation ${n} has no ${name}`,
+        { generation: n, path: file },
+      );
+    }
+  };
+  const cert = (await read(CERT_FILE, 'cert', false))!;
+  const key = (await read(KEY_FILE, 'key', false))!;
+  const ca = await read(CA_FILE, 'ca', true);
+  const files: GenerationFiles = { generation: n, cert, key, certPath: path.join(dir, CERT_FILE), keyPath: path.join(dir, KEY_FILE) };
+  if (ca !== undefined) {
+    files.ca = ca;
+    files.caPath = path.join(dir, CA_FILE);
+  }
+  return files;
+}
+
+/** Reads generation `n` from disk and validates it; raises the validation codes with the generation named. */
+export async function validateGeneration(paths: StorePaths, n: number, opts: ValidationOptions): Promise<ValidatedPair> {
+  return validateFiles(await readGenerationFiles(paths, n), opts);
+}
+
+/** Validates the files read from one generation, naming the generation in any error. */
+export function validateFiles(files: GenerationFiles, opts: ValidationOptions): ValidatedPair {
+  try {
+    return validatePair(files, opts);
+  } catch (err) {
+    if (err instanceof CertswapError && err.generation === undefined) {
+      throw new CertswapError(err.code, `generation ${files.generation}: ${err.message}`, {
+        generation: files.generation,
+        path: err.path,
+        file: err.file,
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}

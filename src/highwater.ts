@@ -1,0 +1,31 @@
+/**
+ * The high-water mark: <dir>/.highwater holds the largest generation number ever used, so that
+ * numbers are never reused after the newest generations are pruned. Only prune needs to write it
+ * (before it removes a generation at or above the mark); stage takes max(mark, largest present) + 1.
+ */
+import { CertswapError, ErrorCodes } from './errors.js';
+import { readStateFile } from './state-file.js';
+import { replaceFile } from './durable.js';
+import { STATE_FILE_MODE, isGenerationName, type StorePaths } from './layout.js';
+import { listGenerations } from './generations.js';
+
+export async function readHighwater(paths: StorePaths): Promise<number> {
+  const raw = await readStateFile(paths.highwater, 64);
+  if (raw === null) return 0;
+  const text = raw.trim();
+  if (!isGenerationName(text)) {
+    throw new CertswapError(ErrorCodes.CORRUPT_STORE, `${paths.highwater}: not a generation number`, { path: paths.highwater });
+  }
+  return Number(text);
+}
+
+/** The number the next staged generation gets. */
+export async function nextGeneration(paths: StorePaths): Promise<number> {
+  const present = await listGenerations(paths);
+  return Math.max(await readHighwater(paths), present.at(-1) ?? 0) + 1;
+}
+
+/** Durably raises the mark to `n` (a crash leaves the old mark or the new, never a torn one). */
+export async function recordHighwater(paths: StorePaths, n: number): Promise<void> {
+  await replaceFile(paths.highwater, Buffer.from(`${n}\n`), STATE_FILE_MODE);
+}
