@@ -65,11 +65,23 @@ export async function makeDir(dir: string, mode: number): Promise<void> {
  * temporary name and renamed over the old one, rather than unlinked and recreated (the kubelet's
  * window with no certificate). The directory fsync is what makes the switch survive a power cut;
  * only after it returns may the caller report success.
+ *
+ * If that fsync fails, the switch is in the page cache but may not be on disk, and the caller is
+ * about to report failure: `restore` (the old target, or null if there was no link) is put back,
+ * so that a reported failure also leaves the active pair as it was (I3). Either state is a
+ * complete generation, so if the restore fails too, a power cut still leaves a valid link.
  */
-export async function replaceSymlink(link: string, target: string): Promise<void> {
+export async function replaceSymlink(link: string, target: string, restore?: string | null): Promise<void> {
   const tmp = tempNameFor(link);
   await fsOps.symlink(target, tmp);
-  await renameOver(tmp, link);
+  await renameTemp(tmp, link);
+  await syncOrUndo(path.dirname(link), async () => {
+    if (restore === undefined) return;
+    if (restore === null) return fsOps.unlink(link);
+    const back = tempNameFor(link);
+    await fsOps.symlink(restore, back);
+    await fsOps.rename(back, link);
+  });
 }
 
 /**
@@ -80,25 +92,37 @@ export async function replaceSymlink(link: string, target: string): Promise<void
 export async function replaceFile(file: string, data: Uint8Array, mode: number): Promise<void> {
   const tmp = tempNameFor(file);
   await writeNewFile(tmp, data, mode);
-  await renameOver(tmp, file);
+  await renameTemp(tmp, file);
+  await fsyncDir(path.dirname(file));
 }
 
-/** Renames the fully prepared `tmp` over `dest` and fsyncs the directory; removes `tmp` if the rename fails. */
-async function renameOver(tmp: string, dest: string): Promise<void> {
+/** Renames the temporary entry `tmp` over `dest`; if the rename fails, `tmp` is removed. */
+async function renameTemp(tmp: string, dest: string): Promise<void> {
   try {
     await fsOps.rename(tmp, dest);
   } catch (err) {
     await fsOps.unlink(tmp).catch(() => undefined);
     throw err;
   }
-  await fsyncDir(path.dirname(dest));
 }
 
-/** Renames `from` to `to` (same directory or not) and fsyncs the directories involved. */
+/** fsyncs `dir`; if that fails, runs `undo` (best effort) before reporting the failure. */
+async function syncOrUndo(dir: string, undo: () => Promise<void>): Promise<void> {
+  try {
+    await fsyncDir(dir);
+  } catch (err) {
+    await undo().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Renames `from` to `to` in the same directory and fsyncs it. If the fsync fails, the rename is
+ * undone (best effort) so that a reported failure leaves no new name behind.
+ */
 export async function renameDurable(from: string, to: string): Promise<void> {
   await fsOps.rename(from, to);
-  await fsyncDir(path.dirname(to));
-  if (path.dirname(from) !== path.dirname(to)) await fsyncDir(path.dirname(from));
+  await syncOrUndo(path.dirname(to), () => fsOps.rename(to, from));
 }
 
 /**

@@ -79,7 +79,8 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
     result.problems.push(`${reason}; no generation validates, so current was left as it was`);
     return result;
   }
-  await replaceSymlink(ctx.paths.current, linkTargetFor(candidate));
+  // If the switch cannot be made durable, put back exactly what was there (I3).
+  await replaceSymlink(ctx.paths.current, linkTargetFor(candidate), describe(link));
   result.repointed = { from: describe(link), to: candidate, reason };
   result.current = candidate;
   ctx.log.warn({ event: 'recover', generation: candidate, from: describe(link), reason }, 'current repointed');

@@ -38,7 +38,7 @@ export async function activateLocked(ctx: StoreContext, n: number): Promise<Swit
   const outgoing = await activeGeneration(ctx.paths); // 2
   if (outgoing === n) return { generation: n, previous: outgoing, changed: false, info: pair.info };
   await recordActivation(ctx.paths.history, await readHistory(ctx.paths.history), { activated: n, outgoing }); // 3
-  await replaceSymlink(ctx.paths.current, linkTargetFor(n)); // 4
+  await replaceSymlink(ctx.paths.current, linkTargetFor(n), outgoing === null ? null : linkTargetFor(outgoing)); // 4
   ctx.log.info({ event: 'activate', generation: n, previous: outgoing, fingerprint: pair.info.fingerprint }, 'activated');
   return { generation: n, previous: outgoing, changed: true, info: pair.info };
 }
@@ -64,7 +64,7 @@ export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<Sw
   }
   const pair = await validateGeneration(ctx.paths, target, validationAt(ctx)); // 2
   if (target === active) return { generation: target, previous: active, changed: false, info: pair.info };
-  await replaceSymlink(ctx.paths.current, linkTargetFor(target)); // 3
+  await replaceSymlink(ctx.paths.current, linkTargetFor(target), linkTargetFor(active)); // 3
   ctx.log.info({ event: 'rollback', generation: target, previous: active, fingerprint: pair.info.fingerprint }, 'rolled back');
   return { generation: target, previous: active, changed: true, info: pair.info };
 }

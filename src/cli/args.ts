@@ -53,7 +53,7 @@ const ALLOWED: Record<Command, string[]> = {
   stage: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew'],
   activate: ['clock-skew'],
   rollback: ['to', 'clock-skew'],
-  prune: ['keep'],
+  prune: ['keep', 'clock-skew'],
   status: ['clock-skew'],
   verify: ['trust', 'expect-name', 'require-eku', 'clock-skew'],
   recover: ['clock-skew'],

@@ -1,8 +1,11 @@
-/** Root hooks: every test's temporary directories are removed after it. */
-import { cleanupTempDirs } from './tmp.js';
+/** Root hooks: temporary directories are removed after each test, fixtures after the run. */
+import { cleanupRunTempDirs, cleanupTempDirs } from './tmp.js';
 
 export const mochaHooks = {
   async afterEach(): Promise<void> {
     await cleanupTempDirs();
+  },
+  async afterAll(): Promise<void> {
+    await cleanupRunTempDirs();
   },
 };

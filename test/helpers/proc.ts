@@ -1,0 +1,49 @@
+/** Child processes for tests: the built CLI, and TypeScript fixtures through tsx. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(root, 'dist', 'cli', 'main.js');
+export const FIXTURES = path.join(root, 'test', 'fixtures');
+
+export interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function collect(child: ChildProcess): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Runs the built CLI with `args`; the environment is this one plus `env`. */
+export function certswap(args: string[], env: Record<string, string | undefined> = {}): Promise<Result> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(child);
+}
+
+/** Starts a TypeScript fixture from test/fixtures. */
+export function fixture(name: string, args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Resolves when `child` prints `line` on stdout. */
+export function waitForLine(child: ChildProcess, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      if (buf.split('\n').includes(line)) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`fixture exited (${code}) before printing ${line}`)));
+  });
+}
