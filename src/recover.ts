@@ -7,7 +7,7 @@ import { replaceSymlink } from './durable.js';
 import { fsOps } from './fs.js';
 import { validationAt, type StoreContext } from './context.js';
 import { listGenerations, readCurrentLink, validateGeneration, type CurrentLink } from './generations.js';
-import { readHistory } from './history.js';
+import { readHistory, recordActivation } from './history.js';
 import { STAGING_PREFIX, TRASH_PREFIX, isGenerationName, linkTargetFor } from './layout.js';
 import { clearLeftovers } from './leftovers.js';
 import { errnoCode } from './errors.js';
@@ -34,7 +34,8 @@ function describe(link: CurrentLink): string | null {
  *    generation is incomplete or its key does not match; or it is absent although .history shows
  *    that something was activated before. An expired pair is not repaired here: that is renewal.
  * 3. If so, point it at the newest generation that validates now, else the newest whose pair at
- *    least matches, with the same single rename and directory fsync as activate. Entries recover
+ *    least matches: record it (with no rollback target) in .history, then the same single rename
+ *    and directory fsync as activate. Entries recover
  *    does not own (a directory or file planted as `current`, unknown names in generations/) are
  *    reported, never removed, and nothing outside the store is followed or touched.
  */
@@ -79,6 +80,9 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
     result.problems.push(`${reason}; no generation validates, so current was left as it was`);
     return result;
   }
+  // The candidate gets no rollback target: what its old record names may have been pruned while it
+  // was not active, and what it replaces is broken. Recorded before the switch, as activate does.
+  await recordActivation(ctx.paths.history, history, { activated: candidate, outgoing: null });
   // If the switch cannot be made durable, put back exactly what was there (I3).
   await replaceSymlink(ctx.paths.current, linkTargetFor(candidate), describe(link));
   result.repointed = { from: describe(link), to: candidate, reason };

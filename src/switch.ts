@@ -47,14 +47,17 @@ export async function activateLocked(ctx: StoreContext, n: number): Promise<Swit
  * 1. Find the target: `to`, or the rollback target recorded for the active generation.
  * 2. Validate the target as it is on disk now; a target that does not validate is refused and
  *    nothing changes (I3).
- * 3. Point `current` at it with one rename and fsync the store directory, as activate does. The
- *    rollback record is not rewritten: the target's own record (its rollback target) is already
- *    in .history, so a second rollback goes one step further back.
+ * 3. Durably record "target replaced active" before the swap, as activate does: the generation
+ *    being left becomes the rollback target, so a second rollback undoes the first. The target's
+ *    own older record is not reused, because the generation it names may have been pruned while
+ *    the target was not active (only the active generation's target is protected, I5).
+ * 4. Point `current` at the target with one rename and fsync the store directory.
  */
 export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<SwitchResult> {
   const active = await activeGeneration(ctx.paths);
   if (active === null) throw new CertswapError(ErrorCodes.NO_ACTIVE, 'nothing is active: there is nothing to roll back');
-  const target = to ?? rollbackTargetOf(await readHistory(ctx.paths.history), active); // 1
+  const history = await readHistory(ctx.paths.history);
+  const target = to ?? rollbackTargetOf(history, active); // 1
   if (target === null) {
     throw new CertswapError(
       ErrorCodes.NO_ROLLBACK_TARGET,
@@ -64,7 +67,8 @@ export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<Sw
   }
   const pair = await validateGeneration(ctx.paths, target, validationAt(ctx)); // 2
   if (target === active) return { generation: target, previous: active, changed: false, info: pair.info };
-  await replaceSymlink(ctx.paths.current, linkTargetFor(target), linkTargetFor(active)); // 3
+  await recordActivation(ctx.paths.history, history, { activated: target, outgoing: active }); // 3
+  await replaceSymlink(ctx.paths.current, linkTargetFor(target), linkTargetFor(active)); // 4
   ctx.log.info({ event: 'rollback', generation: target, previous: active, fingerprint: pair.info.fingerprint }, 'rolled back');
   return { generation: target, previous: active, changed: true, info: pair.info };
 }

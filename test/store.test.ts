@@ -134,15 +134,21 @@ describe('GenerationStore', () => {
   });
 
   describe('rollback', () => {
-    it('returns to the rollback target, and a second rollback goes one further back', async () => {
+    it('returns to the rollback target, and a second rollback undoes the first', async () => {
       const store = await openStore();
       for (let i = 0; i < 3; i++) await store.install(await makePair());
       expect((await store.rollback()).generation).to.equal(2);
-      expect((await store.status()).previous).to.equal(1);
-      expect((await store.rollback()).generation).to.equal(1);
+      expect((await store.status()).previous).to.equal(3);
+      expect((await store.rollback()).generation).to.equal(3);
+      expect((await store.rollback(1)).generation).to.equal(1);
+      expect((await store.status()).previous).to.equal(3);
+      expect(await fse.readlink(path.join(store.dir, 'current'))).to.equal('generations/1');
+    });
+
+    it('refuses with no rollback target recorded', async () => {
+      const store = await openStore();
+      await store.install(await makePair());
       await expectCode(store.rollback(), ErrorCodes.NO_ROLLBACK_TARGET);
-      expect((await store.rollback(3)).generation).to.equal(3);
-      expect(await fse.readlink(path.join(store.dir, 'current'))).to.equal('generations/3');
     });
 
     it('refuses with nothing active', async () => {
@@ -166,13 +172,14 @@ describe('GenerationStore', () => {
     it('keeps the newest N plus the active generation and its rollback target', async () => {
       const store = await openStore();
       for (let i = 0; i < 6; i++) await store.install(await makePair());
-      await store.rollback(2); // active 2; its rollback target is 1
+      await store.activate(2); // active 2; its rollback target is 6
+      await store.stage(await makePair()); // 7, the newest
       const r = await store.prune(1);
-      expect(r.removed).to.deep.equal([3, 4, 5]);
-      expect(r.kept).to.deep.equal([1, 2, 6]);
+      expect(r.removed).to.deep.equal([1, 3, 4, 5]);
+      expect(r.kept).to.deep.equal([2, 6, 7]);
       const names = (await fse.readdir(path.join(store.dir, 'generations'))).sort();
-      expect(names).to.deep.equal(['1', '2', '6']);
-      expect((await store.rollback()).generation).to.equal(1);
+      expect(names).to.deep.equal(['2', '6', '7']);
+      expect((await store.rollback()).generation).to.equal(6);
     });
 
     it('defaults to keeping 3 and never reuses a pruned number', async () => {
@@ -180,8 +187,8 @@ describe('GenerationStore', () => {
       for (let i = 0; i < 5; i++) await store.install(await makePair());
       expect((await store.prune()).removed).to.deep.equal([1, 2]);
       await store.stage(await makePair()); // 6
-      await store.rollback(); // back to 4
-      expect((await store.prune(0)).removed).to.deep.equal([5, 6]);
+      await store.rollback(); // back to 4; its rollback target is now 5
+      expect((await store.prune(0)).removed).to.deep.equal([3, 6]);
       expect((await store.stage(await makePair())).generation).to.equal(7);
     });
 
