@@ -142,6 +142,12 @@ export async function removeTree(dir: string): Promise<void> {
   await fsOps.rm(dir);
 }
 
+/** Removes `file` and fsyncs its directory, so that the removal survives a power cut. */
+export async function removeDurable(file: string): Promise<void> {
+  await fsOps.unlink(file);
+  await fsyncDir(path.dirname(file));
+}
+
 /** Removes one leftover entry (a temporary link or file); a missing entry is not an error. */
 export async function removeEntry(file: string): Promise<void> {
   try {

@@ -1,7 +1,8 @@
 /** certswap's public API. */
 export { GenerationStore, type StoreOptions, type InstallResult, type VerifyResult } from './store.js';
 export type { StageResult } from './stage.js';
-export type { SwitchResult } from './switch.js';
+export type { SwitchResult, RollbackResult, Uninstalled, ActivateOptions } from './switch.js';
+export type { Trial } from './trial.js';
 export type { PruneResult } from './prune.js';
 export { DEFAULT_KEEP } from './prune.js';
 export type { RecoverResult } from './recover.js';

@@ -6,7 +6,8 @@
  *   <dir>/generations/.staging-*   being written; never looks like a generation
  *   <dir>/generations/.trash-*     being pruned; already out of the contract
  *   <dir>/current -> generations/<n>
- *   <dir>/.lock  .history  .highwater  and temporary '.*.tmp-*' entries
+ *   <dir>/.lock  .history  .highwater  .trial  and temporary '.*.tmp-*' entries
+ *   <dir>/.provision-*            a provisioner's work directory (the new key before staging)
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,8 @@ export const CURRENT = 'current';
 export const LOCK_FILE = '.lock';
 export const HISTORY_FILE = '.history';
 export const HIGHWATER_FILE = '.highwater';
+export const TRIAL_FILE = '.trial';
+export const PROVISION_PREFIX = '.provision-';
 export const CERT_FILE = 'cert.pem';
 export const KEY_FILE = 'key.pem';
 export const CA_FILE = 'ca.pem';
@@ -72,6 +75,10 @@ export function stagingName(): string {
   return `${STAGING_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
+export function provisionName(): string {
+  return `${PROVISION_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
 export function trashName(n: number): string {
   return `${TRASH_PREFIX}${n}-${randomBytes(6).toString('hex')}`;
 }
@@ -89,6 +96,7 @@ export class StorePaths {
   readonly lock: string;
   readonly history: string;
   readonly highwater: string;
+  readonly trial: string;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -97,6 +105,7 @@ export class StorePaths {
     this.lock = path.join(this.dir, LOCK_FILE);
     this.history = path.join(this.dir, HISTORY_FILE);
     this.highwater = path.join(this.dir, HIGHWATER_FILE);
+    this.trial = path.join(this.dir, TRIAL_FILE);
   }
 
   /** The directory of generation `n` (whether or not it exists). */

@@ -1,6 +1,7 @@
 /**
  * Leftovers are the entries an interrupted operation leaves behind: staging directories, trash
- * directories of an interrupted prune, temporary symlinks and state files. None of them is ever
+ * directories of an interrupted prune, temporary symlinks and state files, provisioners' work
+ * directories. None of them is ever
  * part of the contract (their names start with '.'), so removing them changes nothing a reader
  * can see. Only called with the store lock held, when no operation of ours is in flight.
  */
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { errnoCode } from './errors.js';
 import { fsOps } from './fs.js';
 import { removeEntry, removeTree } from './durable.js';
-import { STAGING_PREFIX, TRASH_PREFIX, isTempEntry, type StorePaths } from './layout.js';
+import { PROVISION_PREFIX, STAGING_PREFIX, TRASH_PREFIX, isTempEntry, type StorePaths } from './layout.js';
 
 async function entries(dir: string): Promise<string[]> {
   try {
@@ -34,9 +35,12 @@ export async function clearLeftovers(paths: StorePaths): Promise<string[]> {
     }
   }
   for (const name of await entries(paths.dir)) {
+    const p = path.join(paths.dir, name);
     if (isTempEntry(name)) {
-      const p = path.join(paths.dir, name);
       await removeEntry(p);
+      removed.push(p);
+    } else if (name.startsWith(PROVISION_PREFIX)) {
+      await removeTree(p);
       removed.push(p);
     }
   }

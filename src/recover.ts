@@ -2,18 +2,22 @@
  * recover: idempotent start-up repair. Run it before anything else after a crash or reboot; it is
  * safe to run at any time, and running it twice does nothing the second time.
  */
-import { isCertswapError } from './errors.js';
-import { replaceSymlink } from './durable.js';
+import { ErrorCodes, isCertswapError } from './errors.js';
+import { removeDurable, replaceSymlink } from './durable.js';
 import { fsOps } from './fs.js';
 import { validationAt, type StoreContext } from './context.js';
 import { listGenerations, readCurrentLink, validateGeneration, type CurrentLink } from './generations.js';
-import { readHistory, recordActivation } from './history.js';
+import { readHistory, recordActivation, type Activation } from './history.js';
+import { clearTrial, readTrial, type Trial } from './trial.js';
+import { endTrialMarker, switchTo } from './switch.js';
 import { STAGING_PREFIX, TRASH_PREFIX, isGenerationName, linkTargetFor } from './layout.js';
 import { clearLeftovers } from './leftovers.js';
 import { errnoCode } from './errors.js';
 
 export interface RecoverResult {
   leftoversRemoved: string[];
+  /** Set when an activation was still on trial: recover returned to the generation before it. */
+  trialRolledBack: { from: number; to: number | null } | null;
   /** Set when `current` was repointed: from what, to which generation, and why. */
   repointed: { from: string | null; to: number; reason: string } | null;
   /** What recover found but did not change; empty when the store is healthy. */
@@ -28,21 +32,25 @@ function describe(link: CurrentLink): string | null {
 }
 
 /**
- * 1. Remove leftovers (staging and trash directories, temporary links and files). There are no
- *    stale locks to break: the lock is a flock, which the kernel dropped when its holder died.
- * 2. Decide whether `current` needs repair: it is dangling, points outside generations/, or its
- *    generation is incomplete or its key does not match; or it is absent although .history shows
- *    that something was activated before. An expired pair is not repaired here: that is renewal.
- * 3. If so, point it at the newest generation that validates now, else the newest whose pair at
+ * 1. Remove leftovers (staging and trash directories, temporary links and files, provisioners'
+ *    work directories). There are no stale locks to break: the lock is a flock, which the kernel
+ *    dropped when its holder died.
+ * 2. If an activation is still on trial, it was never committed: the check failed or the device
+ *    restarted first. Return to the generation recorded before it (endTrial).
+ * 3. Decide whether `current` needs repair: it is dangling, points outside generations/, or its
+ *    generation is incomplete or its key does not match. An absent `current` is a valid state
+ *    (nothing installed yet, or a first trial undone) and is left absent; an expired pair is not
+ *    repaired here either: that is renewal.
+ * 4. If so, point it at the newest generation that validates now, else the newest whose pair at
  *    least matches: record it (with no rollback target) in .history, then the same single rename
  *    and directory fsync as activate. Entries recover
  *    does not own (a directory or file planted as `current`, unknown names in generations/) are
  *    reported, never removed, and nothing outside the store is followed or touched.
  */
 export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
-  const result: RecoverResult = { leftoversRemoved: await clearLeftovers(ctx.paths), repointed: null, problems: [], current: null }; // 1
+  const result: RecoverResult = { leftoversRemoved: await clearLeftovers(ctx.paths), trialRolledBack: null, repointed: null, problems: [], current: null }; // 1
 
-  let history: Awaited<ReturnType<typeof readHistory>> = [];
+  let history: Activation[] = [];
   try {
     history = await readHistory(ctx.paths.history);
   } catch (err) {
@@ -55,16 +63,23 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
     }
   }
 
-  const link = await readCurrentLink(ctx.paths); // 2
+  try {
+    const trial = await readTrial(ctx.paths); // 2
+    if (trial) result.trialRolledBack = await endTrial(ctx, trial, history, result.problems);
+  } catch (err) {
+    if (!isCertswapError(err, ErrorCodes.CORRUPT_STORE)) throw err;
+    result.problems.push(`${err.message}; removed it`);
+    await clearTrial(ctx.paths);
+  }
+
+  const link = await readCurrentLink(ctx.paths); // 3
   let reason: string | null = null;
   if (link.state === 'not-a-link') {
     result.problems.push(`${ctx.paths.current} is not a symlink; left alone: move it away and run recover again`);
     return result;
   } else if (link.state === 'outside') {
     reason = `current pointed outside generations/ (${link.target})`;
-  } else if (link.state === 'absent') {
-    if (history.length > 0) reason = 'current was missing although a generation had been activated';
-  } else {
+  } else if (link.state === 'generation') {
     try {
       await validateGeneration(ctx.paths, link.generation, validationAt(ctx, { ignoreDates: true }));
       result.current = link.generation;
@@ -75,7 +90,7 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
   }
   if (reason === null) return result;
 
-  const candidate = await newestUsable(ctx); // 3
+  const candidate = await newestUsable(ctx); // 4
   if (candidate === null) {
     result.problems.push(`${reason}; no generation validates, so current was left as it was`);
     return result;
@@ -89,6 +104,37 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
   result.current = candidate;
   ctx.log.warn({ event: 'recover', generation: candidate, from: describe(link), reason }, 'current repointed');
   return result;
+}
+
+/**
+ * Ends a trial that was never committed. If `current` still names the trial generation, switch
+ * back to the generation it replaced (the same switch as rollback), or remove `current` if there
+ * was none. If `current` already names something else, the crash came before the switch or after
+ * the way back: only the marker is left to remove. The marker goes last, once the way back is
+ * durable.
+ */
+async function endTrial(ctx: StoreContext, trial: Trial, history: Activation[], problems: string[]): Promise<{ from: number; to: number | null } | null> {
+  const link = await readCurrentLink(ctx.paths);
+  let done: { from: number; to: number | null } | null = null;
+  if (link.state === 'generation' && link.generation === trial.generation) {
+    if (trial.returnTo === null) {
+      await removeDurable(ctx.paths.current);
+      done = { from: trial.generation, to: null };
+    } else {
+      try {
+        await validateGeneration(ctx.paths, trial.returnTo, validationAt(ctx, { ignoreDates: true }));
+        await switchTo(ctx, trial.returnTo, trial.generation, history);
+        done = { from: trial.generation, to: trial.returnTo };
+      } catch (err) {
+        if (!isCertswapError(err) || typeof err.generation !== 'number') throw err;
+        problems.push(`generation ${trial.generation} was on trial, but generation ${trial.returnTo} to return to is unusable (${err.code}); kept ${trial.generation}`);
+      }
+    }
+    if (done) ctx.log.warn({ event: 'recover', trial: true, generation: done.to, previous: done.from }, 'uncommitted trial rolled back');
+  }
+  if (done) await endTrialMarker(ctx);
+  else await clearTrial(ctx.paths);
+  return done;
 }
 
 /** The newest generation that validates now, else the newest whose pair matches; null if none. */

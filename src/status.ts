@@ -11,6 +11,7 @@ import { withinValidity, type CertInfo } from './cert-info.js';
 import { listGenerations, readCurrentLink, validateGeneration } from './generations.js';
 import { readHistory, rollbackTargetOf } from './history.js';
 import { META_FILE } from './layout.js';
+import { readTrial, type Trial } from './trial.js';
 import { readStateFile } from './state-file.js';
 import { DEFAULT_CLOCK_SKEW_MS } from './validate.js';
 
@@ -28,6 +29,8 @@ export interface StoreStatus {
   dir: string;
   current: number | null;
   previous: number | null;
+  /** The activation on trial, waiting for commit or rollback. */
+  trial: Trial | null;
   /** Set when `current` exists but is not a link to a generation (recover repairs or reports it). */
   currentProblem?: string;
   generations: GenerationStatus[];
@@ -73,7 +76,9 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
     }
     generations.push(g);
   }
-  const out: StoreStatus = { dir: ctx.paths.dir, current, previous, generations };
+  const trial = await readTrial(ctx.paths).catch(() => null);
+  if (trial && trial.generation === current) previous = trial.returnTo;
+  const out: StoreStatus = { dir: ctx.paths.dir, current, previous, trial, generations };
   if (link.state === 'outside') out.currentProblem = `current points outside generations/ (${link.target})`;
   if (link.state === 'not-a-link') out.currentProblem = 'current is not a symlink';
   return out;

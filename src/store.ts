@@ -10,7 +10,7 @@ import { StorePaths } from './layout.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, acquireLock } from './lock.js';
 import { prepareStoreDir } from './store-dirs.js';
 import { stageLocked, type StageResult } from './stage.js';
-import { activateLocked, rollbackLocked, type SwitchResult } from './switch.js';
+import { activateLocked, commitLocked, rollbackLocked, type ActivateOptions, type RollbackResult, type SwitchResult } from './switch.js';
 import { DEFAULT_KEEP, pruneLocked, type PruneResult } from './prune.js';
 import { recoverLocked, type RecoverResult } from './recover.js';
 import { status, type StoreStatus } from './status.js';
@@ -101,26 +101,37 @@ export class GenerationStore {
   }
 
   /**
-   * Makes generation `n` active in one rename, after validating it again. Raises
-   * CERTSWAP_NO_SUCH_GENERATION, the validation codes, CERTSWAP_UNSAFE_STORE, CERTSWAP_BUSY.
+   * Makes generation `n` active in one rename, after validating it again. With `trial`, the
+   * activation must be confirmed by commit(); until then rollback() and recover() return to the
+   * generation it replaced. Raises CERTSWAP_NO_SUCH_GENERATION, CERTSWAP_TRIAL_PENDING, the
+   * validation codes, CERTSWAP_UNSAFE_STORE, CERTSWAP_BUSY.
    */
-  async activate(n: number): Promise<SwitchResult> {
-    return this.locked('activate', () => activateLocked(this.ctx, n));
-  }
-
-  /** stage then activate under one hold of the lock: nothing can come between the two. */
-  async install(input: PairInput, opts: ValidationOptions = {}): Promise<InstallResult> {
-    return this.locked('install', async () => {
-      const { generation } = await stageLocked(this.ctx, input, opts);
-      return { ...(await activateLocked(this.ctx, generation)), staged: generation };
-    });
+  async activate(n: number, opts: ActivateOptions = {}): Promise<SwitchResult> {
+    return this.locked('activate', () => activateLocked(this.ctx, n, opts));
   }
 
   /**
-   * Returns to the rollback target of the active generation, or to `to`. Raises CERTSWAP_NO_ACTIVE,
+   * stage then activate under one hold of the lock: nothing can come between the two.
+   * With `trial`, the activation is on trial (see activate).
+   */
+  async install(input: PairInput, opts: ValidationOptions & ActivateOptions = {}): Promise<InstallResult> {
+    return this.locked('install', async () => {
+      const { generation } = await stageLocked(this.ctx, input, opts);
+      return { ...(await activateLocked(this.ctx, generation, { trial: opts.trial })), staged: generation };
+    });
+  }
+
+  /** Confirms the activation on trial. Raises CERTSWAP_NO_TRIAL. */
+  async commit(): Promise<{ generation: number }> {
+    return this.locked('commit', () => commitLocked(this.ctx));
+  }
+
+  /**
+   * Returns to the rollback target of the active generation (with a trial pending: to the
+   * generation before the trial), or to `to`. Raises CERTSWAP_NO_ACTIVE,
    * CERTSWAP_NO_ROLLBACK_TARGET, CERTSWAP_NO_SUCH_GENERATION, the validation codes.
    */
-  async rollback(to?: number): Promise<SwitchResult> {
+  async rollback(to?: number): Promise<RollbackResult> {
     return this.locked('rollback', () => rollbackLocked(this.ctx, to));
   }
 

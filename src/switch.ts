@@ -1,13 +1,14 @@
 /**
- * activate and rollback: the only operations that change which pair is active. Both end in the
- * same single rename of a symlink over `current`. Run with the store lock held.
+ * activate, rollback and commit: the operations that change which pair is active. Every switch
+ * ends in the same single rename of a symlink over `current`. Run with the store lock held.
  */
 import { CertswapError, ErrorCodes } from './errors.js';
-import { replaceSymlink } from './durable.js';
+import { removeDurable, replaceSymlink } from './durable.js';
 import { validationAt, type StoreContext } from './context.js';
 import { activeGeneration, validateGeneration } from './generations.js';
-import { readHistory, recordActivation, rollbackTargetOf } from './history.js';
+import { readHistory, recordActivation, rollbackTargetOf, type Activation } from './history.js';
 import { linkTargetFor } from './layout.js';
+import { clearTrial, readTrial, recordTrial, type Trial } from './trial.js';
 import type { CertInfo } from './cert-info.js';
 
 export interface SwitchResult {
@@ -20,44 +21,118 @@ export interface SwitchResult {
   info: CertInfo;
 }
 
+/** A rollback of a trial that had nothing to return to: `current` was removed. */
+export interface Uninstalled {
+  generation: null;
+  previous: number;
+  changed: true;
+  info: null;
+}
+
+export type RollbackResult = SwitchResult | Uninstalled;
+
+export interface ActivateOptions {
+  /** Activate on trial: until commit(), rollback() and recover() return to the outgoing generation. */
+  trial?: boolean;
+}
+
 /**
- * 1. Validate generation n as it is on disk now: dates may have passed since it was staged, and
- *    files may have been damaged.
- * 2. Read the outgoing generation from `current`.
- * 3. Durably record "n replaced outgoing" in .history *before* the swap: once `current` names n,
- *    n's rollback target is already on disk, so prune can never remove it (I5). A crash between
- *    this step and the next leaves `current` on the outgoing generation, whose own record is
- *    still in the list (history.ts says why it is a list).
- * 4. Point `current` at generations/n with one rename of a new symlink over it, and fsync the
- *    store directory. Certificate and key switch together because they are reached through the
- *    one link; after the fsync a power cut cannot undo the switch (I2), and only then is success
- *    reported.
+ * The switch itself, shared by activate, rollback and recover:
+ * a. Durably record "target replaced outgoing" in .history *before* the swap: once `current`
+ *    names the target, its rollback target is already on disk, so prune can never remove it
+ *    (I5). A crash between this step and the next leaves `current` on the outgoing generation,
+ *    whose own record is still in the list (history.ts says why it is a list).
+ * b. With a trial, durably record the trial the same way, before the swap: a crash after the
+ *    swap then always finds the marker, and recover returns to the outgoing generation.
+ * c. Point `current` at the target with one rename of a new symlink over it, and fsync the store
+ *    directory. Certificate and key switch together because they are reached through the one
+ *    link; after the fsync a power cut cannot undo the switch (I2), and only then is success
+ *    reported. If that fsync fails, the old link is put back (see replaceSymlink) and a trial
+ *    marker just written is removed, so a reported failure changes nothing (I3).
  */
-export async function activateLocked(ctx: StoreContext, n: number): Promise<SwitchResult> {
-  const pair = await validateGeneration(ctx.paths, n, validationAt(ctx)); // 1
-  const outgoing = await activeGeneration(ctx.paths); // 2
+export async function switchTo(
+  ctx: StoreContext,
+  target: number,
+  outgoing: number | null,
+  history: Activation[],
+  trial?: Trial,
+): Promise<void> {
+  await recordActivation(ctx.paths.history, history, { activated: target, outgoing }); // a
+  if (trial) await recordTrial(ctx.paths, trial); // b
+  try {
+    await replaceSymlink(ctx.paths.current, linkTargetFor(target), outgoing === null ? null : linkTargetFor(outgoing)); // c
+  } catch (err) {
+    if (trial) await clearTrial(ctx.paths).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Refuses while the active generation is on trial. A marker for a generation that is not active
+ * is stale (left by a crash or a failed removal after the way back was already durable) and is
+ * removed first: it must be gone before anything is activated, or a later recover would take
+ * the marker for a live trial of that generation.
+ */
+async function refuseIfTrialPending(ctx: StoreContext, active: number | null): Promise<void> {
+  const pending = await readTrial(ctx.paths);
+  if (pending && pending.generation !== active) {
+    await clearTrial(ctx.paths);
+  } else if (pending) {
+    throw new CertswapError(
+      ErrorCodes.TRIAL_PENDING,
+      `generation ${pending.generation} is on trial: commit it or roll it back first`,
+      { generation: pending.generation },
+    );
+  }
+}
+
+/**
+ * 1. Read the outgoing generation from `current`.
+ * 2. Refuse while it is on trial: the trial must be committed or rolled back first.
+ * 3. Validate generation n as it is on disk now: dates may have passed since it was staged, and
+ *    files may have been damaged.
+ * 4. Switch (switchTo: record the rollback target, the trial if any, then the one rename).
+ */
+export async function activateLocked(ctx: StoreContext, n: number, opts: ActivateOptions = {}): Promise<SwitchResult> {
+  const outgoing = await activeGeneration(ctx.paths); // 1
+  await refuseIfTrialPending(ctx, outgoing); // 2
+  const pair = await validateGeneration(ctx.paths, n, validationAt(ctx)); // 3
   if (outgoing === n) return { generation: n, previous: outgoing, changed: false, info: pair.info };
-  await recordActivation(ctx.paths.history, await readHistory(ctx.paths.history), { activated: n, outgoing }); // 3
-  await replaceSymlink(ctx.paths.current, linkTargetFor(n), outgoing === null ? null : linkTargetFor(outgoing)); // 4
-  ctx.log.info({ event: 'activate', generation: n, previous: outgoing, fingerprint: pair.info.fingerprint }, 'activated');
+  const trial = opts.trial ? { generation: n, returnTo: outgoing, startedAt: ctx.now().toISOString() } : undefined;
+  await switchTo(ctx, n, outgoing, await readHistory(ctx.paths.history), trial); // 4
+  ctx.log.info({ event: 'activate', generation: n, previous: outgoing, trial: !!trial, fingerprint: pair.info.fingerprint }, 'activated');
   return { generation: n, previous: outgoing, changed: true, info: pair.info };
 }
 
 /**
- * 1. Find the target: `to`, or the rollback target recorded for the active generation.
+ * 1. Find the target: `to`; else, with a trial pending, the generation the trial returns to;
+ *    else the rollback target recorded for the active generation.
  * 2. Validate the target as it is on disk now; a target that does not validate is refused and
  *    nothing changes (I3).
- * 3. Durably record "target replaced active" before the swap, as activate does: the generation
- *    being left becomes the rollback target, so a second rollback undoes the first. The target's
- *    own older record is not reused, because the generation it names may have been pruned while
- *    the target was not active (only the active generation's target is protected, I5).
- * 4. Point `current` at the target with one rename and fsync the store directory.
+ * 3. Switch (switchTo). The generation being left becomes the rollback target, so a second
+ *    rollback undoes the first. The target's own older record is not reused: the generation it
+ *    names may have been pruned while the target was not active (only the active generation's
+ *    target is protected, I5).
+ *    A trial with nothing to return to (the first activation ever) is undone by removing
+ *    `current` durably: the store is back to "nothing installed".
+ * 4. End the trial, after the way back is durable: a crash before this leaves the marker, and
+ *    recover finds `current` already on the target and only removes it. If only this removal
+ *    fails, the rollback itself stands and is reported as done: the marker is stale (it names a
+ *    generation that is no longer active) and is removed before the next activation.
  */
-export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<SwitchResult> {
+export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<RollbackResult> {
   const active = await activeGeneration(ctx.paths);
   if (active === null) throw new CertswapError(ErrorCodes.NO_ACTIVE, 'nothing is active: there is nothing to roll back');
   const history = await readHistory(ctx.paths.history);
-  const target = to ?? rollbackTargetOf(history, active); // 1
+  const trial = await readTrial(ctx.paths);
+  const onTrial = trial !== null && trial.generation === active;
+  if (onTrial && to === undefined && trial.returnTo === null) {
+    await removeDurable(ctx.paths.current); // 3
+    await endTrialMarker(ctx); // 4
+    ctx.log.info({ event: 'rollback', generation: null, previous: active, trial: true }, 'trial undone: nothing active');
+    return { generation: null, previous: active, changed: true, info: null };
+  }
+  const target = to ?? (onTrial ? trial.returnTo : rollbackTargetOf(history, active)); // 1
   if (target === null) {
     throw new CertswapError(
       ErrorCodes.NO_ROLLBACK_TARGET,
@@ -66,9 +141,34 @@ export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<Sw
     );
   }
   const pair = await validateGeneration(ctx.paths, target, validationAt(ctx)); // 2
+  if (target !== active) await switchTo(ctx, target, active, history); // 3
+  if (trial) await endTrialMarker(ctx); // 4
   if (target === active) return { generation: target, previous: active, changed: false, info: pair.info };
-  await recordActivation(ctx.paths.history, history, { activated: target, outgoing: active }); // 3
-  await replaceSymlink(ctx.paths.current, linkTargetFor(target), linkTargetFor(active)); // 4
-  ctx.log.info({ event: 'rollback', generation: target, previous: active, fingerprint: pair.info.fingerprint }, 'rolled back');
+  ctx.log.info({ event: 'rollback', generation: target, previous: active, trial: onTrial, fingerprint: pair.info.fingerprint }, 'rolled back');
   return { generation: target, previous: active, changed: true, info: pair.info };
+}
+
+/** Removes the trial marker once the way back is durable; a failure leaves only a stale marker. */
+export async function endTrialMarker(ctx: StoreContext): Promise<void> {
+  await clearTrial(ctx.paths).catch((err: unknown) => {
+    ctx.log.warn({ event: 'trial', code: (err as { code?: string }).code }, 'stale trial marker left; it is removed before the next activation');
+  });
+}
+
+/**
+ * Confirms the trial of the active generation: removes the marker durably, after which neither
+ * rollback nor recover returns to the old generation on their own. Raises CERTSWAP_NO_TRIAL.
+ */
+export async function commitLocked(ctx: StoreContext): Promise<{ generation: number }> {
+  const trial = await readTrial(ctx.paths);
+  const active = await activeGeneration(ctx.paths);
+  if (trial === null || trial.generation !== active) {
+    throw new CertswapError(
+      ErrorCodes.NO_TRIAL,
+      trial === null ? 'no activation is on trial' : `generation ${trial.generation} is on trial but ${active} is active; run certswap recover`,
+    );
+  }
+  await clearTrial(ctx.paths);
+  ctx.log.info({ event: 'commit', generation: active }, 'trial committed');
+  return { generation: active };
 }

@@ -18,7 +18,7 @@ describe('recover', () => {
     const store = await twoGenerations();
     const before = await snapshot(store.dir);
     const r = await store.recover();
-    expect(r).to.deep.equal({ leftoversRemoved: [], repointed: null, problems: [], current: 2 });
+    expect(r).to.deep.equal({ leftoversRemoved: [], trialRolledBack: null, repointed: null, problems: [], current: 2 });
     expect(await store.recover()).to.deep.equal(r);
     expect(await snapshot(store.dir)).to.deep.equal(before);
   });
@@ -61,10 +61,12 @@ describe('recover', () => {
     expect(await fse.readFile(path.join(outside, 'cert.pem'), 'utf8')).to.equal('attacker');
   });
 
-  it('restores a missing current when a generation had been activated', async () => {
+  it('leaves an absent current absent: nothing installed is a valid state', async () => {
     const store = await twoGenerations();
     await fse.remove(path.join(store.dir, 'current'));
-    expect((await store.recover()).repointed?.to).to.equal(2);
+    const r = await store.recover();
+    expect(r).to.include({ repointed: null, current: null });
+    expect(r.problems).to.deep.equal([]);
   });
 
   it('leaves current absent before the first activation', async () => {

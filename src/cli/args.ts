@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseGeneration } from '../layout.js';
 import type { ExtendedKeyUsage } from '../validate.js';
 
-export const COMMANDS = ['install', 'stage', 'activate', 'rollback', 'prune', 'status', 'verify', 'recover'] as const;
+export const COMMANDS = ['install', 'stage', 'activate', 'commit', 'rollback', 'prune', 'status', 'verify', 'recover'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -22,6 +22,7 @@ export interface CliArgs {
   generation?: number;
   to?: number;
   keep?: number;
+  trial: boolean;
 }
 
 /** A usage error: exit status 2. */
@@ -43,15 +44,17 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   to: { type: 'string' },
   keep: { type: 'string' },
+  trial: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Which options each command accepts besides --dir, --json, --log-level and --lock-timeout. */
 const ALLOWED: Record<Command, string[]> = {
-  install: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew'],
+  install: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew', 'trial'],
   stage: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew'],
-  activate: ['clock-skew'],
+  activate: ['clock-skew', 'trial'],
+  commit: [],
   rollback: ['to', 'clock-skew'],
   prune: ['keep', 'clock-skew'],
   status: ['clock-skew'],
@@ -83,7 +86,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     throw new UsageError((err as Error).message);
   }
   const { values: v, positionals } = parsed;
-  const base = { json: v.json ?? false, requireEku: [], logLevel: v['log-level'] ?? env.CERTSWAP_LOG_LEVEL ?? 'error' };
+  const base = { json: v.json ?? false, trial: v.trial ?? false, requireEku: [], logLevel: v['log-level'] ?? env.CERTSWAP_LOG_LEVEL ?? 'error' };
   if (v.version) return { ...base, command: 'version' };
   const [name, ...rest] = positionals;
   if (v.help || name === undefined || name === 'help') return { ...base, command: 'help' };

@@ -11,6 +11,7 @@ function pad(s: string, n: number): string {
 export function formatStatus(s: StoreStatus): string {
   const lines = [`store    ${s.dir}`];
   lines.push(`current  ${s.current ?? 'none'}${s.previous !== null ? `   (rollback target ${s.previous})` : ''}`);
+  if (s.trial) lines.push(`trial    generation ${s.trial.generation} on trial since ${s.trial.startedAt}; returns to ${s.trial.returnTo ?? 'nothing'} unless committed`);
   if (s.currentProblem) lines.push(`problem  ${s.currentProblem}`);
   if (s.generations.length === 0) return `${lines.join('\n')}\n(no generations)\n`;
   const rows = [['GEN', 'STATE', 'NOT AFTER', 'KEY', 'VALID', 'SUBJECT', 'FINGERPRINT (SHA-256)']];
@@ -44,6 +45,7 @@ export function formatPrune(r: PruneResult): string {
 export function formatRecover(r: RecoverResult): string {
   const out: string[] = [];
   for (const p of r.leftoversRemoved) out.push(`removed leftover ${p}`);
+  if (r.trialRolledBack) out.push(`generation ${r.trialRolledBack.from} was on trial and never committed: returned to ${r.trialRolledBack.to ?? 'nothing'}`);
   if (r.repointed) out.push(`current repointed to generation ${r.repointed.to}: ${r.repointed.reason}`);
   for (const p of r.problems) out.push(`problem: ${p}`);
   out.push(r.problems.length ? 'store needs attention' : `store is healthy; current: ${r.current ?? 'none'}`);

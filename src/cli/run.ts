@@ -18,7 +18,7 @@ export interface Io {
   env: NodeJS.ProcessEnv;
 }
 
-const MUTATING = new Set(['install', 'stage', 'activate', 'rollback', 'prune', 'recover']);
+const MUTATING = new Set(['install', 'stage', 'activate', 'commit', 'rollback', 'prune', 'recover']);
 
 function version(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -57,19 +57,24 @@ async function execute(args: CliArgs, io: Io): Promise<number> {
         const r = await store.stage(input);
         print(`${r.generation}\n`, { generation: r.generation, fingerprint: r.pair.info.fingerprint, notAfter: r.pair.info.notAfter });
       } else {
-        const r = await store.install(input);
+        const r = await store.install(input, { trial: args.trial });
         print(`${r.generation}\n`, { generation: r.generation, previous: r.previous, fingerprint: r.info.fingerprint, notAfter: r.info.notAfter });
       }
       return 0;
     }
     case 'activate': {
-      const r = await store.activate(args.generation!);
-      print(`${r.generation}\n`, { generation: r.generation, previous: r.previous, changed: r.changed, fingerprint: r.info.fingerprint });
+      const r = await store.activate(args.generation!, { trial: args.trial });
+      print(`${r.generation}\n`, { generation: r.generation, previous: r.previous, changed: r.changed, trial: args.trial, fingerprint: r.info.fingerprint });
+      return 0;
+    }
+    case 'commit': {
+      const r = await store.commit();
+      print(`${r.generation}\n`, r);
       return 0;
     }
     case 'rollback': {
       const r = await store.rollback(args.to);
-      print(`${r.generation}\n`, { generation: r.generation, previous: r.previous, changed: r.changed, fingerprint: r.info.fingerprint });
+      print(`${r.generation ?? 'none'}\n`, { generation: r.generation, previous: r.previous, changed: r.changed, fingerprint: r.info?.fingerprint ?? null });
       return 0;
     }
     case 'prune': {

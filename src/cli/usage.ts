@@ -5,10 +5,14 @@ Rotate a TLS certificate and key on disk: each pair is written to its own genera
 directory, validated there, and activated by one atomic rename of the 'current' symlink.
 
 Commands:
-  install  --cert FILE --key FILE [--ca FILE] [--expect-name NAME]   stage, then activate
+  install  --cert FILE --key FILE [--ca FILE] [--expect-name NAME] [--trial]
+                                    stage, then activate
   stage    --cert FILE --key FILE [--ca FILE] [--expect-name NAME]   write and validate only
-  activate GEN                      make generation GEN active (validated again first)
-  rollback [--to GEN]               return to the rollback target (or to GEN)
+  activate GEN [--trial]            make generation GEN active (validated again first); with
+                                    --trial it must be confirmed by commit, or rollback/recover
+                                    return to the generation before it
+  commit                            confirm the activation on trial
+  rollback [--to GEN]               return to the rollback target (or to GEN); ends a trial
   prune    [--keep N]               remove all but the N newest generations (default 3);
                                     never the active one or its rollback target
   status                            what is active and what every generation holds

@@ -34,6 +34,7 @@ if (spec.op === 'naive-install') {
     case 'rollback': result = await store.rollback(); break;
     case 'prune': result = await store.prune(spec.keep); break;
     case 'recover': result = await store.recover(); break;
+    case 'commit': result = await store.commit(); break;
     default: throw new Error(`unknown op ${spec.op}`);
   }
 }

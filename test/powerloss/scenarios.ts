@@ -19,7 +19,7 @@ export type Outcome = 'old' | 'new' | 'partial' | 'TORN';
 
 export interface Scenario {
   name: string;
-  template: 'store' | 'recover' | 'naive';
+  template: 'store' | 'recover' | 'trial' | 'naive';
   /** The child's spec, without `dir` and `k`. */
   spec: (inputs: { cert: string; key: string }) => Record<string, unknown>;
   classify: (dir: string, pairs: Pair[]) => Promise<{ outcome: Outcome; detail?: string }>;
@@ -91,12 +91,43 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    // The device restarts while generation 5 is on trial (activated, never committed).
+    name: 'recover trial',
+    template: 'trial',
+    certswap: true,
+    spec: () => ({ op: 'recover' }),
+    classify: async (dir, pairs) => {
+      const r = await byLink('generations/5', 'generations/4')(dir, pairs);
+      const marker = await fse.pathExists(path.join(dir, '.trial'));
+      // Until the marker is gone, the next recover still returns to 4: "old" means still pending.
+      if (r.outcome === 'new' && marker) return { outcome: 'partial', detail: 'back on 4, marker not yet removed' };
+      if (r.outcome === 'old' && !marker) return { outcome: 'TORN', detail: 'trial marker lost while 5 is still active' };
+      return r;
+    },
+  },
+  {
+    name: 'commit',
+    template: 'trial',
+    certswap: true,
+    spec: () => ({ op: 'commit' }),
+    classify: async (dir, pairs) => {
+      const r = await byLink('generations/5', '-')(dir, pairs);
+      if (r.outcome === 'TORN') return r;
+      return { outcome: (await fse.pathExists(path.join(dir, '.trial'))) ? 'old' : 'new' };
+    },
+  },
+  {
     name: 'naive install',
     template: 'naive',
     certswap: false,
     spec: (inputs) => ({ op: 'naive-install', ...inputs }),
     classify: async (dir, pairs) => {
       try {
+        for (const name of ['cert.pem', 'key.pem']) {
+          const st = await fse.stat(path.join(dir, name)).catch(() => null);
+          if (!st) return { outcome: 'TORN', detail: `${name} is missing` };
+          if (st.size === 0) return { outcome: 'TORN', detail: `${name} is empty (renamed before its data reached the disk)` };
+        }
         const certPem = await fse.readFile(path.join(dir, 'cert.pem'));
         const cert = new X509Certificate(certPem);
         if (!cert.checkPrivateKey(createPrivateKey(await fse.readFile(path.join(dir, 'key.pem'))))) {
@@ -127,11 +158,15 @@ export async function buildTemplates(root: string, pairs: Pair[]): Promise<Recor
   await fse.remove(path.join(recover, 'current'));
   await fse.symlink('generations/9', path.join(recover, 'current'));
 
+  const trial = path.join(root, 'tpl-trial');
+  await fse.copy(store, trial);
+  await (await GenerationStore.open(trial)).activate(5, { trial: true });
+
   const naive = path.join(root, 'tpl-naive');
   await fse.mkdirp(naive);
   await fse.writeFile(path.join(naive, 'cert.pem'), pairs[0]!.cert);
   await fse.writeFile(path.join(naive, 'key.pem'), pairs[0]!.key, { mode: 0o600 });
-  return { store, recover, naive };
+  return { store, recover, trial, naive };
 }
 
 /** I4 and I5: after recover every operation works again and leftovers are gone. */
