@@ -47,7 +47,7 @@ export const ErrorCodes = {
 export type CertswapCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /** Which input or stored file an error is about; lets messages name the file. */
-export type FileRole = 'cert' | 'key' | 'ca' | 'trust';
+export type FileRole = 'cert' | 'key' | 'ca' | 'trust' | 'config';
 
 export interface ErrorContext {
   path?: string;

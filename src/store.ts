@@ -16,6 +16,7 @@ import { recoverLocked, type RecoverResult } from './recover.js';
 import { status, type StoreStatus } from './status.js';
 import { readActive, type ActivePair } from './read-active.js';
 import type { CertInfo } from './cert-info.js';
+import { readTrial, type Trial } from './trial.js';
 import type { PairInput, ValidationOptions } from './validate.js';
 
 export interface StoreOptions {
@@ -143,6 +144,11 @@ export class GenerationStore {
   /** Start-up repair; idempotent. See recover.ts. */
   async recover(): Promise<RecoverResult> {
     return this.locked('recover', () => recoverLocked(this.ctx));
+  }
+
+  /** The activation on trial, if any. No lock. */
+  async pendingTrial(): Promise<Trial | null> {
+    return this.reading(() => readTrial(this.paths));
   }
 
   /** What is active, the rollback target, and a summary of every generation. No lock. */

@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import { parseGeneration } from '../layout.js';
 import type { ExtendedKeyUsage } from '../validate.js';
 
-export const COMMANDS = ['install', 'stage', 'activate', 'commit', 'rollback', 'prune', 'status', 'verify', 'recover'] as const;
+export const COMMANDS = ['install', 'stage', 'activate', 'commit', 'rollback', 'prune', 'status', 'verify', 'recover', 'agent', 'renew'] as const;
+/** Commands that work from an agent configuration instead of one --dir. */
+const CONFIG_COMMANDS = new Set(['agent', 'renew']);
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -19,10 +21,15 @@ export interface CliArgs {
   clockSkewMs?: number;
   lockTimeoutMs?: number;
   logLevel: string;
+  /** Whether the level came from --log-level or CERTSWAP_LOG_LEVEL rather than the default. */
+  logLevelExplicit: boolean;
   generation?: number;
   to?: number;
   keep?: number;
   trial: boolean;
+  config?: string;
+  demo: boolean;
+  name?: string;
 }
 
 /** A usage error: exit status 2. */
@@ -45,6 +52,9 @@ const OPTIONS = {
   to: { type: 'string' },
   keep: { type: 'string' },
   trial: { type: 'boolean' },
+  config: { type: 'string' },
+  demo: { type: 'boolean' },
+  name: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -60,6 +70,8 @@ const ALLOWED: Record<Command, string[]> = {
   status: ['clock-skew'],
   verify: ['trust', 'expect-name', 'require-eku', 'clock-skew'],
   recover: ['clock-skew'],
+  agent: ['config', 'demo'],
+  renew: ['config', 'demo', 'name'],
 };
 const COMMON = ['dir', 'json', 'log-level', 'lock-timeout', 'help', 'version'];
 
@@ -86,7 +98,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     throw new UsageError((err as Error).message);
   }
   const { values: v, positionals } = parsed;
-  const base = { json: v.json ?? false, trial: v.trial ?? false, requireEku: [], logLevel: v['log-level'] ?? env.CERTSWAP_LOG_LEVEL ?? 'error' };
+  const base = { json: v.json ?? false, trial: v.trial ?? false, demo: v.demo ?? false, requireEku: [], logLevel: v['log-level'] ?? env.CERTSWAP_LOG_LEVEL ?? 'error', logLevelExplicit: (v['log-level'] ?? env.CERTSWAP_LOG_LEVEL) !== undefined };
   if (v.version) return { ...base, command: 'version' };
   const [name, ...rest] = positionals;
   if (v.help || name === undefined || name === 'help') return { ...base, command: 'help' };
@@ -98,6 +110,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
   }
   if (command === 'activate' ? rest.length !== 1 : rest.length !== 0) {
     throw new UsageError(command === 'activate' ? 'activate takes exactly one generation number' : `unexpected argument ${JSON.stringify(rest[0])}`);
+  }
+  if (CONFIG_COMMANDS.has(command)) {
+    if ((v.config === undefined) === !v.demo) throw new UsageError(`${command} needs --config FILE (or --demo for the embedded default)`);
+    const args: CliArgs = { ...base, command };
+    if (v.config !== undefined) args.config = v.config;
+    if (v.name !== undefined) args.name = v.name;
+    return args;
   }
   const dir = v.dir ?? env.CERTSWAP_DIR;
   if (dir === undefined || dir === '') throw new UsageError('no store directory: give --dir DIR or set CERTSWAP_DIR');

@@ -41,7 +41,32 @@ async function validation(args: CliArgs): Promise<ValidationOptions> {
   return v;
 }
 
+/** `agent` and `renew`: the renewal agent, loaded only for these commands. */
+async function executeAgent(args: CliArgs, io: Io): Promise<number> {
+  const { demoConfig, loadConfigFile } = await import('../manager/config.js');
+  const config = args.config !== undefined ? await loadConfigFile(args.config) : demoConfig();
+  const { createLogger, LOG_LEVELS } = await import('../log.js');
+  // The agent logs at the configuration's level unless --log-level or the environment says otherwise.
+  const level = args.logLevelExplicit ? args.logLevel : config.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`unknown log level ${JSON.stringify(level)}`);
+  const log = createLogger({ level, pretty: process.stderr.isTTY === true });
+  if (args.command === 'agent') {
+    const { runAgent } = await import('../manager/agent.js');
+    return runAgent(config, log);
+  }
+  const { CertificateManager } = await import('../manager/manager.js');
+  const manager = new CertificateManager(config, { log });
+  await manager.start();
+  const names = args.name !== undefined ? [args.name] : config.certificates.map((c) => c.name);
+  for (const name of names) {
+    const r = await manager.ensureCertificate(name, { force: true });
+    io.out(args.json ? `${JSON.stringify(r)}\n` : `${name}: generation ${r.generation}\n`);
+  }
+  return 0;
+}
+
 async function execute(args: CliArgs, io: Io): Promise<number> {
+  if (args.command === 'agent' || args.command === 'renew') return executeAgent(args, io);
   const print = (human: string, json: unknown): void => io.out(args.json ? `${JSON.stringify(json)}\n` : human);
   const store = await GenerationStore.open(args.dir!, {
     create: MUTATING.has(args.command),

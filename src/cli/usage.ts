@@ -18,6 +18,8 @@ Commands:
   status                            what is active and what every generation holds
   verify   [--expect-name NAME]     check the active pair: present, matching, in validity
   recover                           start-up repair after a crash; safe to run any time
+  agent    --config FILE | --demo   the renewal agent: keeps certificates fresh (SIGHUP: renew now)
+  renew    --config FILE | --demo [--name NAME]   renew now, once, and exit
 
 Options:
   --dir DIR            the store directory (default: $CERTSWAP_DIR)

@@ -97,6 +97,28 @@ describe('cli', function () {
     expect(r.stdout).to.match(/current {2}1/).and.match(/GEN +STATE +NOT AFTER/).and.match(/1 +current +\S+ +EC P-256 +yes +CN=device-42/);
   });
 
+  it('activate --trial, status, commit and rollback of a trial', async () => {
+    const dir = await storeDir();
+    const a = await writePair(await makePair(), 'a');
+    const b = await writePair(await makePair(), 'b');
+    await certswap(['install', '--dir', dir, '--cert', a.cert, '--key', a.key]);
+    await certswap(['stage', '--dir', dir, '--cert', b.cert, '--key', b.key]);
+    let r = await certswap(['activate', '--dir', dir, '--trial', '2']);
+    expect([r.code, r.stdout]).to.deep.equal([0, '2\n']);
+    r = await certswap(['status', '--dir', dir]);
+    expect(r.stdout).to.match(/trial {4}generation 2 on trial since .*; returns to 1 unless committed/);
+    r = await certswap(['install', '--dir', dir, '--cert', a.cert, '--key', a.key]);
+    expect([r.code, r.stderr]).to.deep.equal([1, 'certswap: CERTSWAP_TRIAL_PENDING: generation 2 is on trial: commit it or roll it back first\n']);
+    expect((await certswap(['rollback', '--dir', dir])).stdout).to.equal('1\n');
+    await certswap(['activate', '--dir', dir, '--trial', '2']);
+    r = await certswap(['commit', '--dir', dir, '--json']);
+    expect(json(r.stdout)).to.deep.equal({ generation: 2 });
+    r = await certswap(['commit', '--dir', dir]);
+    expect(r.stderr).to.match(/CERTSWAP_NO_TRIAL/);
+    expect((await certswap(['agent'])).code).to.equal(2);
+    expect((await certswap(['renew', '--config', 'x', '--demo'])).code).to.equal(2);
+  });
+
   it('takes the store from CERTSWAP_DIR', async () => {
     const dir = await storeDir();
     const a = await writePair(await makePair());
