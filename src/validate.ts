@@ -84,11 +84,17 @@ export function parseCertificates(data: Buffer, role: FileRole, file: string | u
       fail(ErrorCodes.BAD_CERT, role, file, 'holds a certificate signing request, not a certificate');
     }
     if (b.label !== 'CERTIFICATE') fail(ErrorCodes.BAD_CERT, role, file, `unexpected PEM block ${b.label}`);
+    let c: X509Certificate;
     try {
-      return new X509Certificate(b.der);
+      c = new X509Certificate(b.der);
     } catch {
       return fail(ErrorCodes.BAD_CERT, role, file, `certificate ${i + 1} does not parse as X.509`);
     }
+    // Found by fuzzing: a damaged validity field can parse yet yield no date at all.
+    if (!Number.isFinite(Date.parse(c.validFrom)) || !Number.isFinite(Date.parse(c.validTo))) {
+      fail(ErrorCodes.BAD_CERT, role, file, `certificate ${i + 1} has unreadable validity dates`);
+    }
+    return c;
   });
 }
 
