@@ -10,7 +10,7 @@ import { StorePaths } from './layout.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, acquireLock } from './lock.js';
 import { prepareStoreDir } from './store-dirs.js';
 import { stageLocked, type StageResult } from './stage.js';
-import { activateLocked, commitLocked, rollbackLocked, type ActivateOptions, type RollbackResult, type SwitchResult } from './switch.js';
+import { activateLocked, checkCanActivate, commitLocked, rollbackLocked, type ActivateOptions, type RollbackResult, type SwitchResult } from './switch.js';
 import { DEFAULT_KEEP, pruneLocked, type PruneResult } from './prune.js';
 import { recoverLocked, type RecoverResult } from './recover.js';
 import { status, type StoreStatus } from './status.js';
@@ -117,6 +117,8 @@ export class GenerationStore {
    */
   async install(input: PairInput, opts: ValidationOptions & ActivateOptions = {}): Promise<InstallResult> {
     return this.locked('install', async () => {
+      // Refuse before staging what activation would refuse: a refused install leaves no trace.
+      await checkCanActivate(this.ctx);
       const { generation } = await stageLocked(this.ctx, input, opts);
       return { ...(await activateLocked(this.ctx, generation, { trial: opts.trial })), staged: generation };
     });

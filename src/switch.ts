@@ -87,6 +87,14 @@ async function refuseIfTrialPending(ctx: StoreContext, active: number | null): P
 }
 
 /**
+ * Raises what activate would raise about the store itself (CERTSWAP_UNSAFE_STORE for a `current`
+ * that is not ours, CERTSWAP_TRIAL_PENDING), so that install can refuse before it stages anything.
+ */
+export async function checkCanActivate(ctx: StoreContext): Promise<void> {
+  await refuseIfTrialPending(ctx, await activeGeneration(ctx.paths));
+}
+
+/**
  * 1. Read the outgoing generation from `current`.
  * 2. Refuse while it is on trial: the trial must be committed or rolled back first.
  * 3. Validate generation n as it is on disk now: dates may have passed since it was staged, and

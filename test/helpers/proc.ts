@@ -47,3 +47,12 @@ export function waitForLine(child: ChildProcess, line: string): Promise<void> {
     child.on('exit', (code) => reject(new Error(`fixture exited (${code}) before printing ${line}`)));
   });
 }
+
+/** Polls `cond` every 50 ms; fails after `limitMs` (a bound on a hang, not a performance check). */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, limitMs = 90_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

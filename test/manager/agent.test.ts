@@ -5,7 +5,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { GenerationStore } from '../../src/index.js';
-import { CLI, certswap } from '../helpers/proc.js';
+import { CLI, certswap, until } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { checkStoreInvariants } from '../helpers/invariants.js';
 
@@ -20,14 +20,6 @@ function agent(config: string): { child: ChildProcess; events: Array<Record<stri
     for (const l of lines) if (l.trim()) events.push(JSON.parse(l) as Record<string, unknown>);
   });
   return { child, events };
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, limitMs = 90_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function writeConfig(dir: string, extra = ''): Promise<string> {
