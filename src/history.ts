@@ -59,3 +59,8 @@ export async function readHistory(file: string): Promise<Activation[]> {
 export async function recordActivation(file: string, entries: Activation[], activation: Activation): Promise<void> {
   await replaceFile(file, Buffer.from(formatHistory([activation, ...entries])), STATE_FILE_MODE);
 }
+
+/** Durably replaces an unreadable record with an empty one (recover: no rollback targets known). */
+export async function resetHistory(file: string): Promise<void> {
+  await replaceFile(file, Buffer.alloc(0), STATE_FILE_MODE);
+}

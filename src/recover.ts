@@ -7,7 +7,7 @@ import { removeDurable, replaceSymlink } from './durable.js';
 import { fsOps } from './fs.js';
 import { validationAt, type StoreContext } from './context.js';
 import { listGenerations, readCurrentLink, validateGeneration, type CurrentLink } from './generations.js';
-import { readHistory, recordActivation, type Activation } from './history.js';
+import { readHistory, recordActivation, resetHistory, type Activation } from './history.js';
 import { clearTrial, readTrial, type Trial } from './trial.js';
 import { endTrialMarker, switchTo } from './switch.js';
 import { STAGING_PREFIX, TRASH_PREFIX, isGenerationName, linkTargetFor } from './layout.js';
@@ -43,9 +43,10 @@ function describe(link: CurrentLink): string | null {
  *    repaired here either: that is renewal.
  * 4. If so, point it at the newest generation that validates now, else the newest whose pair at
  *    least matches: record it (with no rollback target) in .history, then the same single rename
- *    and directory fsync as activate. Entries recover
- *    does not own (a directory or file planted as `current`, unknown names in generations/) are
- *    reported, never removed, and nothing outside the store is followed or touched.
+ *    and directory fsync as activate.
+ * Entries recover does not own (a directory or file planted as `current`, unknown names in
+ * generations/) are reported, never removed, and nothing outside the store is followed or touched.
+ * An unreadable .history or .trial is reported and reset.
  */
 export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
   const result: RecoverResult = { leftoversRemoved: await clearLeftovers(ctx.paths), trialRolledBack: null, repointed: null, problems: [], current: null }; // 1
@@ -54,8 +55,10 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
   try {
     history = await readHistory(ctx.paths.history);
   } catch (err) {
-    if (!isCertswapError(err)) throw err;
-    result.problems.push(`${err.message} (rollback targets are unknown until the next activation)`);
+    if (!isCertswapError(err, ErrorCodes.CORRUPT_STORE)) throw err;
+    // Left as it is, the record would block every later activation (each one extends it).
+    await resetHistory(ctx.paths.history);
+    result.problems.push(`${err.message}; reset it: the active generation has no rollback target until the next activation`);
   }
   for (const name of await fsOps.readdir(ctx.paths.generations).catch((e) => (errnoCode(e) === 'ENOENT' ? [] : Promise.reject(e)))) {
     if (!isGenerationName(name) && !name.startsWith(STAGING_PREFIX) && !name.startsWith(TRASH_PREFIX)) {

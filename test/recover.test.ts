@@ -5,6 +5,7 @@ import { GenerationStore } from '../src/index.js';
 import { makePair } from './helpers/certs.js';
 import { storeDir, tempDir } from './helpers/tmp.js';
 import { snapshot } from './helpers/snapshot.js';
+import { expectCode } from './helpers/expect-code.js';
 
 async function twoGenerations(): Promise<GenerationStore> {
   const store = await GenerationStore.open(await storeDir());
@@ -95,9 +96,13 @@ describe('recover', () => {
     expect(r.problems.join('\n')).to.match(/no generation validates/);
   });
 
-  it('reports an unreadable rollback record', async () => {
+  it('reports and resets an unreadable rollback record, so that activation works again', async () => {
     const store = await twoGenerations();
     await fse.writeFile(path.join(store.dir, '.history'), 'garbage\n');
-    expect((await store.recover()).problems.join('\n')).to.match(/rollback record/);
+    await expectCode(store.install(await makePair()), 'CERTSWAP_CORRUPT_STORE');
+    expect((await store.recover()).problems.join('\n')).to.match(/rollback record.*reset it/);
+    expect((await store.recover()).problems).to.deep.equal([]);
+    expect((await store.status()).previous).to.equal(null);
+    expect((await store.install(await makePair())).previous).to.equal(2);
   });
 });

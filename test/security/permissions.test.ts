@@ -86,9 +86,11 @@ describe('permissions', function () {
     const key = path.join(base, 'k.pem');
     await fse.writeFile(cert, p.cert, { mode: 0o644 });
     await fse.writeFile(key, p.key, { mode: 0o000 });
-    // Under c8 the child would try (and, as nobody, fail) to write coverage into our tree.
-    const env = { ...process.env };
-    delete env.NODE_V8_COVERAGE;
+    // Under c8 the child inherits NODE_V8_COVERAGE (Node puts it back if removed) and, as nobody,
+    // could not write into our tree: give it a directory it can write.
+    const cov = await tempDir();
+    await fse.chmod(cov, 0o777);
+    const env = { ...process.env, NODE_V8_COVERAGE: cov };
     const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'install', '--dir', dir, '--cert', cert, '--key', key], { encoding: 'utf8', env });
     expect(r.status, r.stderr).to.equal(1);
     expect(r.stderr).to.equal(`certswap: EACCES: key ${key}: permission denied\n`);
