@@ -16,16 +16,19 @@ import {
 } from './layout.js';
 import { validatePair, type ValidatedPair, type ValidationOptions } from './validate.js';
 
-/** The numbers of the generations present, ascending. Staging and trash entries are not generations. */
-export async function listGenerations(paths: StorePaths): Promise<number[]> {
-  let names: string[];
+/** The names in `dir`, or none if it does not exist (a store before its first stage). */
+export async function readdirIfExists(dir: string): Promise<string[]> {
   try {
-    names = await fsOps.readdir(paths.generations);
+    return await fsOps.readdir(dir);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
-  return names.filter(isGenerationName).map(Number).sort((a, b) => a - b);
+}
+
+/** The numbers of the generations present, ascending. Staging and trash entries are not generations. */
+export async function listGenerations(paths: StorePaths): Promise<number[]> {
+  return (await readdirIfExists(paths.generations)).filter(isGenerationName).map(Number).sort((a, b) => a - b);
 }
 
 export type CurrentLink =

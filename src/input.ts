@@ -37,12 +37,7 @@ export async function readInputFile(file: string, role: FileRole, opts: { noFoll
     const st = await fsOps.fstat(fd);
     if (st.isDirectory()) throw notFile(role, file, 'is a directory');
     if (!st.isFile()) throw notFile(role, file, 'is not a regular file');
-    if (st.size > MAX_INPUT_BYTES) {
-      throw new CertswapError(ErrorCodes.INPUT_TOO_LARGE, `${role} ${file}: larger than ${MAX_INPUT_BYTES} bytes`, {
-        file: role,
-        path: file,
-      });
-    }
+    if (st.size > MAX_INPUT_BYTES) throw tooLarge(role, file);
     // Read one byte past the cap so that a file that grew since fstat is still caught.
     const buf = Buffer.alloc(MAX_INPUT_BYTES + 1);
     let len = 0;
@@ -50,17 +45,16 @@ export async function readInputFile(file: string, role: FileRole, opts: { noFoll
       const n = await fsOps.read(fd, buf, len, buf.length - len);
       if (n === 0) break;
       len += n;
-      if (len > MAX_INPUT_BYTES) {
-        throw new CertswapError(ErrorCodes.INPUT_TOO_LARGE, `${role} ${file}: larger than ${MAX_INPUT_BYTES} bytes`, {
-          file: role,
-          path: file,
-        });
-      }
+      if (len > MAX_INPUT_BYTES) throw tooLarge(role, file);
     }
     return buf.subarray(0, len);
   } finally {
     await fsOps.close(fd).catch(() => undefined);
   }
+}
+
+function tooLarge(role: FileRole, file: string): CertswapError {
+  return new CertswapError(ErrorCodes.INPUT_TOO_LARGE, `${role} ${file}: larger than ${MAX_INPUT_BYTES} bytes`, { file: role, path: file });
 }
 
 function notFile(role: FileRole, file: string, what: string): CertswapError {

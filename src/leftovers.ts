@@ -6,19 +6,9 @@
  * can see. Only called with the store lock held, when no operation of ours is in flight.
  */
 import path from 'node:path';
-import { errnoCode } from './errors.js';
-import { fsOps } from './fs.js';
+import { readdirIfExists } from './generations.js';
 import { removeEntry, removeTree } from './durable.js';
 import { PROVISION_PREFIX, STAGING_PREFIX, TRASH_PREFIX, isTempEntry, type StorePaths } from './layout.js';
-
-async function entries(dir: string): Promise<string[]> {
-  try {
-    return await fsOps.readdir(dir);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return [];
-    throw err;
-  }
-}
 
 /**
  * Removes every leftover and returns the paths removed. Not made durable: a removal lost in a
@@ -27,14 +17,14 @@ async function entries(dir: string): Promise<string[]> {
  */
 export async function clearLeftovers(paths: StorePaths): Promise<string[]> {
   const removed: string[] = [];
-  for (const name of await entries(paths.generations)) {
+  for (const name of await readdirIfExists(paths.generations)) {
     if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) {
       const p = path.join(paths.generations, name);
       await removeTree(p);
       removed.push(p);
     }
   }
-  for (const name of await entries(paths.dir)) {
+  for (const name of await readdirIfExists(paths.dir)) {
     const p = path.join(paths.dir, name);
     if (isTempEntry(name)) {
       await removeEntry(p);

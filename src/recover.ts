@@ -4,15 +4,13 @@
  */
 import { ErrorCodes, isCertswapError } from './errors.js';
 import { removeDurable, replaceSymlink } from './durable.js';
-import { fsOps } from './fs.js';
 import { validationAt, type StoreContext } from './context.js';
-import { listGenerations, readCurrentLink, validateGeneration, type CurrentLink } from './generations.js';
+import { listGenerations, readCurrentLink, readdirIfExists, validateGeneration, type CurrentLink } from './generations.js';
 import { readHistory, recordActivation, resetHistory, type Activation } from './history.js';
 import { clearTrial, readTrial, type Trial } from './trial.js';
 import { endTrialMarker, switchTo } from './switch.js';
 import { STAGING_PREFIX, TRASH_PREFIX, isGenerationName, linkTargetFor } from './layout.js';
 import { clearLeftovers } from './leftovers.js';
-import { errnoCode } from './errors.js';
 
 export interface RecoverResult {
   leftoversRemoved: string[];
@@ -60,7 +58,7 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
     await resetHistory(ctx.paths.history);
     result.problems.push(`${err.message}; reset it: the active generation has no rollback target until the next activation`);
   }
-  for (const name of await fsOps.readdir(ctx.paths.generations).catch((e) => (errnoCode(e) === 'ENOENT' ? [] : Promise.reject(e)))) {
+  for (const name of await readdirIfExists(ctx.paths.generations)) {
     if (!isGenerationName(name) && !name.startsWith(STAGING_PREFIX) && !name.startsWith(TRASH_PREFIX)) {
       result.problems.push(`unknown entry generations/${name} left alone`);
     }

@@ -125,7 +125,7 @@ export class CertificateManager {
   private async due(m: Managed, force: boolean): Promise<{ reason: RenewReason | null; info?: CertInfo; generation?: number }> {
     let v;
     try {
-      v = await m.store.verify({ ignoreDates: false });
+      v = await m.store.verify();
     } catch (err) {
       const e = toCertswapError(err);
       if (e.code === ErrorCodes.NO_ACTIVE) return { reason: 'no active generation' };
