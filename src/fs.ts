@@ -104,6 +104,9 @@ export const fsOps = {
   readdir: (path: string): Promise<string[]> => fs.promises.readdir(path),
   lstat: (path: string): Promise<fs.Stats> => fs.promises.lstat(path),
   stat: (path: string): Promise<fs.Stats> => fs.promises.stat(path),
+  /** inotify on Linux; throws (ENOSPC, EMFILE, ENOSYS) where no watch can be had. */
+  watch: (path: string, persistent: boolean, listener: (event: string, name: string | null) => void): fs.FSWatcher =>
+    fs.watch(path, { persistent }, listener),
 };
 
 export const O = fs.constants;

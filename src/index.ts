@@ -15,3 +15,5 @@ export { validatePair, type PairInput, type ValidatedPair, type ValidationOption
 export { readPairFiles, readInputFile, type PairFiles } from './input.js';
 export { parseGeneration, StorePaths } from './layout.js';
 export { createLogger, type LoggerOptions } from './log.js';
+export { StoreWatcher, watchStore, type WatchOptions, type WatchMode, type StoreChange, type StoreWatcherEvents } from './watch.js';
+export { TlsIdentity, type TlsIdentityOptions, type TlsIdentityEvents } from './tls-identity.js';
