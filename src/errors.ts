@@ -42,6 +42,13 @@ export const ErrorCodes = {
   PROVISION_FAILED: 'CERTSWAP_PROVISION_FAILED',
   CHECK_FAILED: 'CERTSWAP_CHECK_FAILED',
   HOOK_FAILED: 'CERTSWAP_HOOK_FAILED',
+  // Enrolment against a CA server (csr provisioner).
+  /** The CA could not be reached, timed out, or answered 5xx, on every attempt. Retried later. */
+  CA_UNAVAILABLE: 'CERTSWAP_CA_UNAVAILABLE',
+  /** The CA refused the request (4xx: bad auth key, policy); retrying the same request will not help. */
+  CA_REFUSED: 'CERTSWAP_CA_REFUSED',
+  /** The CA answered with something that is not a certificate for our key and identity. */
+  CA_BAD_ANSWER: 'CERTSWAP_CA_BAD_ANSWER',
 } as const;
 
 export type CertswapCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -6,13 +6,38 @@
 import path from 'node:path';
 import { CertswapError, ErrorCodes } from '../errors.js';
 import type { ExtendedKeyUsage } from '../validate.js';
-import type { KeyType } from './local-ca.js';
+import { KEY_TYPES, type KeyType } from './keys.js';
+import { checkCfsslUrl } from './cfssl-client.js';
+import type { SubjectAttributes } from './csr.js';
 import type { Identity } from './provisioner.js';
 import { DEFAULT_BACKOFF, DEFAULT_WINDOW, type Backoff, type RenewWindow } from './schedule.js';
 
 export type ProvisionerConfig =
   | { type: 'local-ca'; caDir: string; lifetimeMs: number; keyType: KeyType; usages: ExtendedKeyUsage[] }
-  | { type: 'command'; command: string[]; timeoutMs: number };
+  | { type: 'command'; command: string[]; timeoutMs: number }
+  | CsrProvisionerConfig;
+
+export interface CsrProvisionerConfig {
+  type: 'csr';
+  keyType: KeyType;
+  reuseKey: boolean;
+  subject: SubjectAttributes;
+  usages: ExtendedKeyUsage[];
+  /** Pinned issuing CA certificate(s); read at start. */
+  issuerCa?: string;
+  cfssl: {
+    url: string;
+    /** File holding the HMAC key in hex, as in cfssl's auth_keys; read at start. */
+    authKeyFile?: string;
+    /** PEM bundle the CA server's TLS certificate must chain to; read at start. */
+    tlsCa?: string;
+    profile?: string;
+    label?: string;
+    timeoutMs: number;
+    attempts: number;
+    backoffMs: number;
+  };
+}
 
 export interface CertificateConfig {
   name: string;
@@ -67,6 +92,53 @@ function usages(v: unknown, where: string): ExtendedKeyUsage[] {
   return list as ExtendedKeyUsage[];
 }
 
+function keyType(v: unknown, where: string): KeyType {
+  const t = (v ?? 'P-256') as KeyType;
+  if (!KEY_TYPES.includes(t)) fail(where, `unsupported ${JSON.stringify(v)} (${KEY_TYPES.join(', ')})`);
+  return t;
+}
+
+function positiveInt(v: unknown, fallback: number, where: string): number {
+  const n = v === undefined ? fallback : Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) fail(where, 'expected a whole number >= 1');
+  return n;
+}
+
+function csrProvisioner(p: Obj, where: string, base: string, usages: ExtendedKeyUsage[]): CsrProvisionerConfig {
+  const s = p.subject === undefined ? {} : obj(p.subject, `${where}.subject`);
+  const subject: SubjectAttributes = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (!['O', 'OU', 'C', 'ST', 'L'].includes(k)) fail(`${where}.subject.${k}`, 'expected one of O, OU, C, ST, L (the CN is identity.commonName)');
+    subject[k as keyof SubjectAttributes] = str(v, `${where}.subject.${k}`);
+  }
+  const c = obj(p.cfssl, `${where}.cfssl`);
+  const url = str(c.url, `${where}.cfssl.url`);
+  try {
+    checkCfsslUrl(url, c.tlsCa !== undefined);
+  } catch (err) {
+    fail(`${where}.cfssl.url`, (err as Error).message);
+  }
+  const file = (v: unknown, w: string): string | undefined => (v === undefined ? undefined : path.resolve(base, str(v, w)));
+  return {
+    type: 'csr',
+    keyType: keyType(p.keyType, `${where}.keyType`),
+    reuseKey: p.reuseKey === undefined ? false : p.reuseKey === true ? true : p.reuseKey === false ? false : fail(`${where}.reuseKey`, 'expected true or false'),
+    subject,
+    usages,
+    issuerCa: file(p.issuerCa, `${where}.issuerCa`),
+    cfssl: {
+      url,
+      authKeyFile: file(c.authKeyFile, `${where}.cfssl.authKeyFile`),
+      tlsCa: file(c.tlsCa, `${where}.cfssl.tlsCa`),
+      profile: c.profile === undefined ? undefined : str(c.profile, `${where}.cfssl.profile`),
+      label: c.label === undefined ? undefined : str(c.label, `${where}.cfssl.label`),
+      timeoutMs: parseDuration(c.timeout ?? '30s', `${where}.cfssl.timeout`),
+      attempts: positiveInt(c.attempts, 4, `${where}.cfssl.attempts`),
+      backoffMs: parseDuration(c.backoff ?? '1s', `${where}.cfssl.backoff`),
+    },
+  };
+}
+
 function certificate(raw: unknown, where: string, base: string): CertificateConfig {
   const c = obj(raw, where);
   const id = obj(c.identity, `${where}.identity`);
@@ -74,19 +146,19 @@ function certificate(raw: unknown, where: string, base: string): CertificateConf
   const use = usages(c.usages, `${where}.usages`);
   let provisioner: ProvisionerConfig;
   if (p.type === 'local-ca') {
-    const keyType = (p.keyType ?? 'P-256') as KeyType;
-    if (!['P-256', 'P-384', 'RSA-2048', 'RSA-3072', 'Ed25519'].includes(keyType)) fail(`${where}.provisioner.keyType`, `unsupported ${JSON.stringify(keyType)}`);
     provisioner = {
       type: 'local-ca',
       caDir: path.resolve(base, str(p.caDir, `${where}.provisioner.caDir`)),
       lifetimeMs: parseDuration(p.lifetime ?? '30d', `${where}.provisioner.lifetime`),
-      keyType,
+      keyType: keyType(p.keyType, `${where}.provisioner.keyType`),
       usages: use,
     };
   } else if (p.type === 'command') {
     provisioner = { type: 'command', command: strList(p.command, `${where}.provisioner.command`), timeoutMs: parseDuration(p.timeout ?? '60s', `${where}.provisioner.timeout`) };
+  } else if (p.type === 'csr') {
+    provisioner = csrProvisioner(p, `${where}.provisioner`, base, use);
   } else {
-    fail(`${where}.provisioner.type`, `expected local-ca or command, not ${JSON.stringify(p.type)}`);
+    fail(`${where}.provisioner.type`, `expected local-ca, csr or command, not ${JSON.stringify(p.type)}`);
   }
   const renew = c.renew === undefined ? DEFAULT_WINDOW : obj(c.renew, `${where}.renew`);
   const from = Number(renew.from ?? DEFAULT_WINDOW.from);

@@ -2,12 +2,9 @@
  * The `local-ca` provisioner: a CA kept in a directory of its own on the device, created on first
  * use, that issues a leaf with a fresh key each time. Right for a demo or a lab; a fleet should
  * have its CA elsewhere (the key would otherwise live on every device).
- *
- * @peculiar/x509 is loaded only here, and only when a certificate is issued: importing it costs
- * about 200 ms, which no read-only command should pay.
  */
 import path from 'node:path';
-import { webcrypto, randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import writeFileAtomic from 'write-file-atomic';
 import { CertswapError, ErrorCodes, errnoCode } from '../errors.js';
 import { fsyncDir } from '../durable.js';
@@ -16,8 +13,7 @@ import { readInputFile } from '../input.js';
 import { DIR_MODE, KEY_MODE, PUBLIC_FILE_MODE } from '../layout.js';
 import type { ExtendedKeyUsage } from '../validate.js';
 import type { Provisioner, ProvisionRequest } from './provisioner.js';
-
-export type KeyType = 'P-256' | 'P-384' | 'RSA-2048' | 'RSA-3072' | 'Ed25519';
+import { escapeDnValue, generateKeyPair, isIpAddress, loadX509, pemEncode, privateKeyPem, subtle, type CryptoKey, type CryptoKeyPair, type KeyType } from './keys.js';
 
 export interface LocalCaOptions {
   caDir: string;
@@ -27,21 +23,6 @@ export interface LocalCaOptions {
 }
 
 type X509 = typeof import('@peculiar/x509');
-let x509: Promise<X509> | undefined;
-
-function loadX509(): Promise<X509> {
-  x509 ??= (async () => {
-    await import('reflect-metadata');
-    const lib = await import('@peculiar/x509');
-    lib.cryptoProvider.set(webcrypto as never);
-    return lib;
-  })();
-  return x509;
-}
-
-const subtle = webcrypto.subtle;
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
 const CA_LIFETIME_MS = 10 * 365 * 86_400_000;
 /**
  * Leaves start a little in the past, so that a verifier whose clock is behind still accepts them:
@@ -52,39 +33,14 @@ function backdate(lifetimeMs: number): number {
   return Math.min(60_000, lifetimeMs / 10);
 }
 
-function algorithms(keyType: KeyType): { gen: Record<string, unknown>; sign: Record<string, unknown> } {
-  switch (keyType) {
-    case 'P-256':
-      return { gen: { name: 'ECDSA', namedCurve: 'P-256' }, sign: { name: 'ECDSA', hash: 'SHA-256' } };
-    case 'P-384':
-      return { gen: { name: 'ECDSA', namedCurve: 'P-384' }, sign: { name: 'ECDSA', hash: 'SHA-384' } };
-    case 'RSA-2048':
-    case 'RSA-3072': {
-      const rsa = { name: 'RSASSA-PKCS1-v1_5', modulusLength: keyType === 'RSA-2048' ? 2048 : 3072, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
-      return { gen: rsa, sign: rsa };
-    }
-    case 'Ed25519':
-      return { gen: { name: 'Ed25519' }, sign: { name: 'Ed25519' } };
-  }
-}
-
 const CA_SIGN = { name: 'ECDSA', hash: 'SHA-256' };
 const CA_KEY = { name: 'ECDSA', namedCurve: 'P-256' };
 const EKU = { clientAuth: '1.3.6.1.5.5.7.3.2', serverAuth: '1.3.6.1.5.5.7.3.1' };
-
-function pem(label: string, der: ArrayBuffer): string {
-  const b64 = Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n');
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
-}
 
 function serial(): string {
   const b = randomBytes(16);
   b[0] = b[0]! & 0x7f; // positive, as RFC 5280 requires
   return b.toString('hex');
-}
-
-function isIp(name: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(':');
 }
 
 interface Ca {
@@ -151,7 +107,7 @@ export class LocalCaProvisioner implements Provisioner {
     // write-file-atomic writes a temporary file, fsyncs it and renames it into place, with the
     // final mode from the start; the directory fsync after it makes both names durable. The key
     // is written first: a CA certificate without its key would be unusable after a crash.
-    await writeFileAtomic(this.caKeyPath, pem('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey)), { mode: KEY_MODE, fsync: true });
+    await writeFileAtomic(this.caKeyPath, pemEncode('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey)), { mode: KEY_MODE, fsync: true });
     await writeFileAtomic(this.caCertPath, certPem, { mode: PUBLIC_FILE_MODE, fsync: true });
     await fsyncDir(this.opts.caDir);
     return { certPem, cert, key: keys.privateKey };
@@ -162,12 +118,11 @@ export class LocalCaProvisioner implements Provisioner {
       const lib = await loadX509();
       const now = req.clock.now();
       const ca = await this.loadCa(now);
-      const alg = algorithms(this.opts.keyType);
-      const keys = (await subtle.generateKey(alg.gen as never, true, ['sign', 'verify'])) as CryptoKeyPair;
+      const keys = await generateKeyPair(this.opts.keyType);
       const usage = lib.KeyUsageFlags.digitalSignature | (this.opts.keyType.startsWith('RSA') ? lib.KeyUsageFlags.keyEncipherment : 0);
       const leaf = await lib.X509CertificateGenerator.create({
         serialNumber: serial(),
-        subject: `CN=${req.identity.commonName.replace(/([,+"\\<>;=])/g, '\\$1')}`,
+        subject: `CN=${escapeDnValue(req.identity.commonName)}`,
         issuer: ca.cert.subject,
         notBefore: new Date(now.getTime() - backdate(this.opts.lifetimeMs)),
         notAfter: new Date(now.getTime() + this.opts.lifetimeMs),
@@ -178,7 +133,7 @@ export class LocalCaProvisioner implements Provisioner {
           new lib.BasicConstraintsExtension(false, undefined, true),
           new lib.KeyUsagesExtension(usage, true),
           new lib.ExtendedKeyUsageExtension(this.opts.usages.map((u) => EKU[u])),
-          new lib.SubjectAlternativeNameExtension(req.identity.sans.map((value) => ({ type: isIp(value) ? ('ip' as const) : ('dns' as const), value }))),
+          new lib.SubjectAlternativeNameExtension(req.identity.sans.map((value) => ({ type: isIpAddress(value) ? ('ip' as const) : ('dns' as const), value }))),
           await lib.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
           await lib.AuthorityKeyIdentifierExtension.create(ca.cert),
         ],
@@ -187,7 +142,7 @@ export class LocalCaProvisioner implements Provisioner {
       // it is never written anywhere else.
       return {
         cert: Buffer.from(`${leaf.toString('pem')}\n`),
-        key: Buffer.from(pem('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey))),
+        key: await privateKeyPem(keys),
         ca: Buffer.from(ca.certPem),
       };
     } catch (err) {

@@ -18,9 +18,8 @@ import type { CertInfo } from '../cert-info.js';
 import { readInputFile } from '../input.js';
 import type { AgentConfig, CertificateConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
-import { CommandProvisioner } from './command-provisioner.js';
-import { LocalCaProvisioner } from './local-ca.js';
-import type { Provisioner } from './provisioner.js';
+import { createProvisioner } from './provisioners.js';
+import { matchesIdentity, type Provisioner } from './provisioner.js';
 import { backoffDelay, renewalTime } from './schedule.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
@@ -50,11 +49,6 @@ export interface ManagerOptions {
   random?: () => number;
 }
 
-function sameIdentity(info: CertInfo, c: CertificateConfig): boolean {
-  const want = new Set(c.identity.sans.map((s) => (/^[\d.]+$|:/.test(s) ? `IP:${s}` : `DNS:${s}`)));
-  return info.commonName === c.identity.commonName && info.sans.length === want.size && info.sans.every((s) => want.has(s));
-}
-
 export class CertificateManager {
   private readonly managed = new Map<string, Managed>();
   private readonly clock: Clock;
@@ -63,6 +57,7 @@ export class CertificateManager {
   private stopping = false;
   private wake = new AbortController();
   private readonly forced = new Set<string>();
+  private readonly forcedRetry = new Set<string>();
 
   constructor(
     readonly config: AgentConfig,
@@ -81,8 +76,7 @@ export class CertificateManager {
         log: this.log,
         validation: { requireEku: c.usages },
       });
-      const provisioner: Provisioner =
-        c.provisioner.type === 'local-ca' ? new LocalCaProvisioner(c.provisioner) : new CommandProvisioner(c.provisioner);
+      const provisioner = await createProvisioner(c.provisioner);
       this.managed.set(c.name, { config: c, store, provisioner, queue: Promise.resolve() });
       const r = await store.recover();
       if (r.trialRolledBack || r.repointed || r.leftoversRemoved.length || r.problems.length) {
@@ -134,7 +128,7 @@ export class CertificateManager {
       throw e;
     }
     if (force) return { reason: 'forced', ...v };
-    if (!sameIdentity(v.info, m.config)) return { reason: 'identity changed', ...v };
+    if (!matchesIdentity(v.info, m.config.identity)) return { reason: 'identity changed', ...v };
     if (this.clock.now() >= renewalTime(v.info, m.config.renew)) return { reason: 'renewal due', ...v };
     return { reason: null, ...v };
   }
@@ -157,7 +151,13 @@ export class CertificateManager {
     await makeDir(workDir, DIR_MODE);
     let input;
     try {
-      input = await m.provisioner.provision({ identity: c.identity, workDir, clock: this.clock });
+      input = await m.provisioner.provision({
+        identity: c.identity,
+        workDir,
+        clock: this.clock,
+        log: this.log,
+        currentKey: async () => (d.generation === undefined ? null : (await m.store.readActive()).key),
+      });
     } finally {
       await removeTree(workDir).catch(() => undefined);
     }
@@ -222,14 +222,18 @@ export class CertificateManager {
     while (!this.stopping) {
       for (const [name, m] of this.managed) {
         if (this.stopping) break;
-        const force = this.forced.delete(name);
-        if (!force && (next.get(name) ?? 0) > this.clock.now().getTime()) continue;
+        const asked = this.forced.delete(name);
+        if (!asked && (next.get(name) ?? 0) > this.clock.now().getTime()) continue;
+        // A forced renewal that failed stays forced for its retries: the certificate may not be
+        // due, but the operator (or SIGHUP) asked for a new one.
+        const force = asked || this.forcedRetry.delete(name);
         try {
           const r = await this.ensureCertificate(name, { force });
           attempts.set(name, 0);
           next.set(name, r.nextRenewal.getTime());
         } catch (err) {
           const e = toCertswapError(err);
+          if (force) this.forcedRetry.add(name);
           const n = (attempts.get(name) ?? 0) + 1;
           attempts.set(name, n);
           const wait = backoffDelay(n, m.config.retry, this.random);

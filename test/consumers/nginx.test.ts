@@ -6,32 +6,17 @@
  * except in CI, where a missing nginx is a failure.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fse from 'fs-extra';
-import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { CertificateManager } from '../../src/manager/manager.js';
 import { parseConfig } from '../../src/manager/config.js';
-import { until } from '../helpers/proc.js';
+import { freePort, until, which } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const ROTATIONS = 20;
-
-function nginxBinary(): string | null {
-  for (const p of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) if (fse.existsSync(p)) return p;
-  const r = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 interface Handshake {
   fingerprint: string;
@@ -57,7 +42,7 @@ function handshake(port: number, ca: Buffer): Promise<Handshake> {
 
 describe('nginx serving <store>/current, reloaded by the activation hook', function () {
   this.timeout(300_000);
-  const nginx = nginxBinary();
+  const nginx = which('nginx') ?? ['/usr/sbin/nginx', '/usr/local/sbin/nginx'].find((p) => fse.existsSync(p)) ?? null;
   let master: ChildProcess | undefined;
 
   before(function () {

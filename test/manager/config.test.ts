@@ -6,6 +6,21 @@ import { tempDir } from '../helpers/tmp.js';
 import { expectCode } from '../helpers/expect-code.js';
 
 describe('agent configuration', () => {
+  it('accepts the README\'s example configurations as they are printed', async () => {
+    const readme = await fse.readFile(path.join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => /^certificates:/m.test(b));
+    expect(blocks.length).to.be.greaterThanOrEqual(2);
+    const dir = await tempDir();
+    for (const [i, text] of blocks.entries()) {
+      const file = path.join(dir, `example-${i}.yaml`);
+      await fse.writeFile(file, text);
+      const c = await loadConfigFile(file);
+      expect(c.certificates.length, text).to.be.greaterThan(0);
+    }
+    const csr = (await loadConfigFile(path.join(dir, `example-${blocks.findIndex((b) => /^ +type: csr/m.test(b))}.yaml`))).certificates[0]!.provisioner;
+    expect(csr).to.deep.include({ type: 'csr', keyType: 'P-256', reuseKey: false, issuerCa: '/etc/certswap/fleet-ca.pem' });
+  });
+
   it('reads YAML, resolves paths against the file, and fills in defaults', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'a.yaml');
@@ -21,7 +36,7 @@ describe('agent configuration', () => {
     const base = { name: 'd', dir: 's', identity: { commonName: 'd1' }, provisioner: { type: 'local-ca', caDir: 'ca' } };
     const bad: Array<[unknown, RegExp]> = [
       [{}, /^certificates: expected a non-empty list/],
-      [{ certificates: [{ ...base, provisioner: { type: 'acme' } }] }, /certificates\[0\]\.provisioner\.type: expected local-ca or command/],
+      [{ certificates: [{ ...base, provisioner: { type: 'acme' } }] }, /certificates\[0\]\.provisioner\.type: expected local-ca, csr or command/],
       [{ certificates: [{ ...base, provisioner: { type: 'local-ca', caDir: 'ca', lifetime: 'soon' } }] }, /provisioner\.lifetime: expected a duration/],
       [{ certificates: [{ ...base, renew: { from: 0.9, to: 0.5 } }] }, /certificates\[0\]\.renew: expected 0 < from <= to < 1/],
       [{ certificates: [{ ...base, usages: ['codeSigning'] }] }, /usages: unknown usage/],
