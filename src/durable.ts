@@ -9,8 +9,12 @@
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fsOps, O } from './fs.js';
+import { closeInBackground, fsOps, O } from './fs.js';
 import { errnoCode } from './errors.js';
+import { mapLimit } from './concurrency.js';
+
+/** Calls in flight at once for batches (more than the thread pool's 4 threads keeps them busy). */
+const RENAME_CONCURRENCY = 16;
 
 /** A name for a temporary entry beside `target`; starts with '.' so it never looks like a generation. */
 export function tempNameFor(target: string): string {
@@ -35,8 +39,11 @@ export async function writeNewFile(file: string, data: Uint8Array, mode: number)
     await fsOps.fsync(fd, file);
     ok = true;
   } finally {
-    await fsOps.close(fd).catch(() => undefined);
-    if (!ok) await fsOps.unlink(file).catch(() => undefined);
+    if (ok) closeInBackground(fd);
+    else {
+      await fsOps.close(fd).catch(() => undefined);
+      await fsOps.unlink(file).catch(() => undefined);
+    }
   }
 }
 
@@ -46,7 +53,7 @@ export async function fsyncDir(dir: string): Promise<void> {
   try {
     await fsOps.fsync(fd, dir);
   } finally {
-    await fsOps.close(fd).catch(() => undefined);
+    closeInBackground(fd);
   }
 }
 
@@ -130,7 +137,9 @@ export async function renameDurable(from: string, to: string): Promise<void> {
  * durable together after the one fsync, and each rename alone is atomic.
  */
 export async function renameAllDurable(dir: string, pairs: Array<[string, string]>): Promise<void> {
-  for (const [from, to] of pairs) await fsOps.rename(from, to);
+  // Side by side: each rename is atomic on its own and none depends on another; the one fsync
+  // after all of them is what makes them durable.
+  await mapLimit(pairs, RENAME_CONCURRENCY, ([from, to]) => fsOps.rename(from, to));
   await fsyncDir(dir);
 }
 
@@ -140,6 +149,23 @@ export async function renameAllDurable(dir: string, pairs: Array<[string, string
  */
 export async function removeTree(dir: string): Promise<void> {
   await fsOps.rm(dir);
+}
+
+/**
+ * Removes many trees that are out of the contract (trash directories), with blocking calls,
+ * yielding to the event loop every `batch` trees; `onError` is told of a tree that could not be
+ * removed, and the rest go on. (Pruning 10,000 generations: 1.5-1.9 s through the thread pool on
+ * the bench machine, about 1.3 s this way; npm run bench, section 6.)
+ */
+export async function removeTrees(dirs: string[], onError: (dir: string, err: unknown) => void, batch = 64): Promise<void> {
+  for (let i = 0; i < dirs.length; i++) {
+    if (i > 0 && i % batch === 0) await new Promise((r) => setImmediate(r));
+    try {
+      fsOps.rmSync(dirs[i]!);
+    } catch (err) {
+      onError(dirs[i]!, err);
+    }
+  }
 }
 
 /** Removes `file` and fsyncs its directory, so that the removal survives a power cut. */

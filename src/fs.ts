@@ -100,14 +100,66 @@ export const fsOps = {
     await fs.promises.rm(path, { recursive: true, force: true });
     mutated('rm', path);
   },
+  /**
+   * rm, with blocking calls, for many small trees (pruned generations: a few files each), where
+   * thread-pool round trips dominate: readdir, unlink each file, rmdir; half the calls of a
+   * generic recursive remove. Subdirectories, if any, go the generic way. A missing tree is fine.
+   */
+  rmSync(path: string): void {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const e of entries) {
+      const p = `${path}/${e.name}`;
+      if (e.isDirectory()) fs.rmSync(p, { recursive: true, force: true });
+      else fs.unlinkSync(p);
+    }
+    fs.rmdirSync(path);
+    mutated('rm', path);
+  },
   readlink: (path: string): Promise<string> => fs.promises.readlink(path),
   readdir: (path: string): Promise<string[]> => fs.promises.readdir(path),
   lstat: (path: string): Promise<fs.Stats> => fs.promises.lstat(path),
   stat: (path: string): Promise<fs.Stats> => fs.promises.stat(path),
+  /**
+   * Reads a small file with blocking calls, never following a symlink; null if it does not exist.
+   * Only for status over many generations, where thread-pool round trips would cost more than the
+   * reads (status yields to the event loop between batches).
+   */
+  readSmallSync(path: string, maxBytes: number): Buffer | null {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      const buf = Buffer.allocUnsafe(maxBytes);
+      let len = 0;
+      for (let n; len < maxBytes && (n = fs.readSync(fd, buf, len, maxBytes - len, null)) > 0; ) len += n;
+      return buf.subarray(0, len);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
   /** inotify on Linux; throws (ENOSPC, EMFILE, ENOSYS) where no watch can be had. */
   watch: (path: string, persistent: boolean, listener: (event: string, name: string | null) => void): fs.FSWatcher =>
     fs.watch(path, { persistent }, listener),
 };
+
+/**
+ * Closes `fd` without waiting for it. Once fsync has returned (or for a descriptor only read
+ * from), nothing depends on the close, and waiting for it costs a thread-pool round trip: several
+ * in every activation. The kernel does not reuse the number until the close has run.
+ */
+export function closeInBackground(fd: number): void {
+  void fsOps.close(fd).catch(() => undefined);
+}
 
 export const O = fs.constants;
 export type Stats = fs.Stats;

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode } from './errors.js';
 import { fsOps } from './fs.js';
+import { settleAll } from './concurrency.js';
 import { readInputFile } from './input.js';
 import {
   CA_FILE,
@@ -127,9 +128,13 @@ export async function readGenerationFilesFrom(dir: string, n: number): Promise<G
       );
     }
   };
-  const cert = (await read(CERT_FILE, 'cert', false))!;
-  const key = (await read(KEY_FILE, 'key', false))!;
-  const ca = await read(CA_FILE, 'ca', true);
+  // The three reads run at once (each is a round trip through libuv's thread pool); failures are
+  // reported in file order, whatever order they happened in.
+  const [cert, key, ca] = (await settleAll([read(CERT_FILE, 'cert', false), read(KEY_FILE, 'key', false), read(CA_FILE, 'ca', true)])) as [
+    Buffer,
+    Buffer,
+    Buffer | undefined,
+  ];
   const files: GenerationFiles = { generation: n, cert, key, certPath: path.join(dir, CERT_FILE), keyPath: path.join(dir, KEY_FILE) };
   if (ca !== undefined) {
     files.ca = ca;

@@ -3,7 +3,7 @@
  * not hang us, a 1 GiB sparse file must not be read, a directory must be named as such.
  */
 import { CertswapError, ErrorCodes, errnoCode, type FileRole } from './errors.js';
-import { fsOps, O } from './fs.js';
+import { closeInBackground, fsOps, O } from './fs.js';
 import { MAX_INPUT_BYTES, type PairInput } from './validate.js';
 
 const REASONS: Record<string, string> = {
@@ -38,10 +38,16 @@ export async function readInputFile(file: string, role: FileRole, opts: { noFoll
     if (st.isDirectory()) throw notFile(role, file, 'is a directory');
     if (!st.isFile()) throw notFile(role, file, 'is not a regular file');
     if (st.size > MAX_INPUT_BYTES) throw tooLarge(role, file);
-    // Read one byte past the cap so that a file that grew since fstat is still caught.
-    const buf = Buffer.alloc(MAX_INPUT_BYTES + 1);
+    // Sized by fstat plus one byte, so that EOF is seen in the same buffer; a file that grew
+    // since fstat gets a bigger buffer, up to one byte past the cap, which is then refused.
+    let buf = Buffer.allocUnsafe(st.size + 1);
     let len = 0;
     for (;;) {
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_INPUT_BYTES + 1));
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
       const n = await fsOps.read(fd, buf, len, buf.length - len);
       if (n === 0) break;
       len += n;
@@ -49,7 +55,7 @@ export async function readInputFile(file: string, role: FileRole, opts: { noFoll
     }
     return buf.subarray(0, len);
   } finally {
-    await fsOps.close(fd).catch(() => undefined);
+    closeInBackground(fd);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { CertswapError, ErrorCodes } from './errors.js';
-import { removeTree, renameAllDurable } from './durable.js';
+import { removeTrees, renameAllDurable } from './durable.js';
 import type { StoreContext } from './context.js';
 import { activeGeneration, listGenerations } from './generations.js';
 import { readHighwater, recordHighwater } from './highwater.js';
@@ -42,7 +42,8 @@ export async function pruneLocked(ctx: StoreContext, keep = DEFAULT_KEEP): Promi
   const target = rollbackTargetOf(await readHistory(ctx.paths.history), active);
   const newest = new Set(all.slice(Math.max(0, all.length - keep)));
   const victims = all.filter((n) => !newest.has(n) && n !== active && n !== target);
-  const kept = all.filter((n) => !victims.includes(n));
+  const victimSet = new Set(victims);
+  const kept = all.filter((n) => !victimSet.has(n));
   if (victims.length === 0) return { removed: [], kept, leftoversRemoved };
 
   const top = victims.at(-1)!; // 3
@@ -52,9 +53,10 @@ export async function pruneLocked(ctx: StoreContext, keep = DEFAULT_KEEP): Promi
   await renameAllDurable(ctx.paths.generations, moves); // 4
   ctx.log.info({ event: 'prune', removed: victims, kept, active, rollbackTarget: target }, 'pruned');
 
-  for (const [, t] of moves) {
-    // 5: the prune is already durable; a trash directory we fail to remove is only a leftover.
-    await removeTree(t).catch((err) => ctx.log.warn({ event: 'prune', path: t, code: (err as { code?: string }).code }, 'leftover kept'));
-  }
+  // 5: the prune is already durable; a trash directory we fail to remove is only a leftover.
+  await removeTrees(
+    moves.map(([, t]) => t),
+    (t, err) => ctx.log.warn({ event: 'prune', path: t, code: (err as { code?: string }).code }, 'leftover kept'),
+  );
   return { removed: victims, kept, leftoversRemoved };
 }

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { CertswapError } from './errors.js';
+import { settleAll } from './concurrency.js';
 import { fsyncDir, makeDir, removeTree, renameDurable, writeNewFile } from './durable.js';
 import { validationAt, type StoreContext } from './context.js';
 import { readGenerationFilesFrom } from './generations.js';
@@ -33,11 +34,14 @@ export interface StageResult {
  *    generation, so a crash at any later step leaves only a leftover that recover removes.
  * 3. Write cert.pem (0644), key.pem (0600, created with that mode: no window in which the key is
  *    readable by others), ca.pem, .meta.json; each is fsynced, so that its data is on disk before
- *    any name that makes it reachable.
+ *    any name that makes it reachable. The four are written concurrently: none is reachable
+ *    before step 6, so their order does not matter, and the file system can commit the fsyncs
+ *    together.
  * 4. fsync the staging directory: the four names inside it must be durable before the directory
  *    is renamed, or a power cut after step 6 could leave generations/<n> existing but empty.
- * 5. Read the files back from disk and validate them again: what will be served is what is on
- *    disk, not what we meant to write.
+ * 5. Read the files back from disk and compare them byte for byte with what step 1 validated:
+ *    what will be served is what is on disk, not what we meant to write. (Equal bytes validate
+ *    equally, so the pair is not parsed a second time.)
  * 6. Rename the staging directory to generations/<n> (n above every number ever used) and fsync
  *    generations/. Before the rename the generation does not exist; after it, it is complete.
  *    Only after the fsync is it reported.
@@ -58,12 +62,11 @@ export async function stageLocked(ctx: StoreContext, input: PairInput, extra: Va
     ];
     if (pair.caPem !== undefined) files.push([CA_FILE, pair.caPem, PUBLIC_FILE_MODE]);
     files.push([META_FILE, `${JSON.stringify({ ...pair.info, stagedAt: opts.now!.toISOString() })}\n`, PUBLIC_FILE_MODE]);
-    for (const [name, text, mode] of files) await writeNewFile(path.join(staging, name), Buffer.from(text), mode); // 3
+    await settleAll(files.map(([name, text, mode]) => writeNewFile(path.join(staging, name), Buffer.from(text), mode))); // 3
     await fsyncDir(staging); // 4
 
     const onDisk = await readGenerationFilesFrom(staging, 0); // 5
-    const reread = validatePair(onDisk, opts);
-    if (reread.certPem !== pair.certPem || reread.keyPem !== pair.keyPem || reread.caPem !== pair.caPem) {
+    if (onDisk.cert.toString() !== pair.certPem || onDisk.key.toString() !== pair.keyPem || onDisk.ca?.toString() !== pair.caPem) {
       throw new CertswapError('EIO', `${staging}: files read back differ from what was written`, { path: staging });
     }
 

@@ -11,8 +11,8 @@ import { withinValidity, type CertInfo } from './cert-info.js';
 import { listGenerations, readCurrentLink, validateGeneration } from './generations.js';
 import { readHistory, rollbackTargetOf } from './history.js';
 import { META_FILE } from './layout.js';
+import { fsOps } from './fs.js';
 import { readTrial, type Trial } from './trial.js';
-import { readStateFile } from './state-file.js';
 import { DEFAULT_CLOCK_SKEW_MS } from './validate.js';
 
 export interface GenerationStatus extends Partial<CertInfo> {
@@ -36,14 +36,17 @@ export interface StoreStatus {
   generations: GenerationStatus[];
 }
 
-async function recordedInfo(dir: string): Promise<CertInfo | null> {
+function recordedInfo(dir: string): CertInfo | null {
   try {
-    const text = await readStateFile(path.join(dir, META_FILE));
-    return text === null ? null : (JSON.parse(text) as CertInfo);
+    const bytes = fsOps.readSmallSync(path.join(dir, META_FILE), 64 * 1024);
+    return bytes === null ? null : (JSON.parse(bytes.toString('utf8')) as CertInfo);
   } catch {
     return null;
   }
 }
+
+/** Generations summarised between two yields to the event loop (a few milliseconds of reads). */
+const BATCH = 256;
 
 export async function status(ctx: StoreContext): Promise<StoreStatus> {
   const link = await readCurrentLink(ctx.paths);
@@ -56,10 +59,14 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
   }
   const now = ctx.now();
   const skew = ctx.validation.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  // One small file per generation, read with blocking calls in batches: at 10,000 generations,
+  // async reads cost a thread-pool round trip per call (about 1 s in all), blocking ones about
+  // 0.1 s. The event loop gets a turn after each batch.
   const generations: GenerationStatus[] = [];
   for (const id of await listGenerations(ctx.paths)) {
+    if (generations.length % BATCH === BATCH - 1) await new Promise((r) => setImmediate(r));
     const g: GenerationStatus = { id, active: id === current, rollbackTarget: id === previous, valid: false };
-    const info = await recordedInfo(ctx.paths.generationDir(id));
+    const info = recordedInfo(ctx.paths.generationDir(id));
     if (info && typeof info.notAfter === 'string') {
       Object.assign(g, info);
       g.valid = withinValidity(info, now, skew);

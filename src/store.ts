@@ -119,8 +119,8 @@ export class GenerationStore {
     return this.locked('install', async () => {
       // Refuse before staging what activation would refuse: a refused install leaves no trace.
       await checkCanActivate(this.ctx);
-      const { generation } = await stageLocked(this.ctx, input, opts);
-      return { ...(await activateLocked(this.ctx, generation, { trial: opts.trial })), staged: generation };
+      const { generation, pair } = await stageLocked(this.ctx, input, opts);
+      return { ...(await activateLocked(this.ctx, generation, { trial: opts.trial }, pair)), staged: generation };
     });
   }
 

@@ -10,6 +10,8 @@ import { readHistory, recordActivation, rollbackTargetOf, type Activation } from
 import { linkTargetFor } from './layout.js';
 import { clearTrial, readTrial, recordTrial, type Trial } from './trial.js';
 import type { CertInfo } from './cert-info.js';
+import type { ValidatedPair } from './validate.js';
+import { settleAll } from './concurrency.js';
 
 export interface SwitchResult {
   /** The generation now active. */
@@ -73,8 +75,7 @@ export async function switchTo(
  * removed first: it must be gone before anything is activated, or a later recover would take
  * the marker for a live trial of that generation.
  */
-async function refuseIfTrialPending(ctx: StoreContext, active: number | null): Promise<void> {
-  const pending = await readTrial(ctx.paths);
+async function refuseIfTrialPending(ctx: StoreContext, active: number | null, pending: Trial | null): Promise<void> {
   if (pending && pending.generation !== active) {
     await clearTrial(ctx.paths);
   } else if (pending) {
@@ -91,7 +92,7 @@ async function refuseIfTrialPending(ctx: StoreContext, active: number | null): P
  * that is not ours, CERTSWAP_TRIAL_PENDING), so that install can refuse before it stages anything.
  */
 export async function checkCanActivate(ctx: StoreContext): Promise<void> {
-  await refuseIfTrialPending(ctx, await activeGeneration(ctx.paths));
+  await refuseIfTrialPending(ctx, await activeGeneration(ctx.paths), await readTrial(ctx.paths));
 }
 
 /**
@@ -101,13 +102,16 @@ export async function checkCanActivate(ctx: StoreContext): Promise<void> {
  *    files may have been damaged.
  * 4. Switch (switchTo: record the rollback target, the trial if any, then the one rename).
  */
-export async function activateLocked(ctx: StoreContext, n: number, opts: ActivateOptions = {}): Promise<SwitchResult> {
-  const outgoing = await activeGeneration(ctx.paths); // 1
-  await refuseIfTrialPending(ctx, outgoing); // 2
-  const pair = await validateGeneration(ctx.paths, n, validationAt(ctx)); // 3
+export async function activateLocked(ctx: StoreContext, n: number, opts: ActivateOptions = {}, justStaged?: ValidatedPair): Promise<SwitchResult> {
+  // The three state reads are independent (and the lock keeps them still): read them at once.
+  const [outgoing, pending, history] = await settleAll([activeGeneration(ctx.paths), readTrial(ctx.paths), readHistory(ctx.paths.history)] as const); // 1
+  await refuseIfTrialPending(ctx, outgoing, pending); // 2
+  // install passes the pair stage() has just read back from disk and validated (then renamed into
+  // generations/<n>), under the same hold of the lock: nothing can have changed it since.
+  const pair = justStaged ?? (await validateGeneration(ctx.paths, n, validationAt(ctx))); // 3
   if (outgoing === n) return { generation: n, previous: outgoing, changed: false, info: pair.info };
   const trial = opts.trial ? { generation: n, returnTo: outgoing, startedAt: ctx.now().toISOString() } : undefined;
-  await switchTo(ctx, n, outgoing, await readHistory(ctx.paths.history), trial); // 4
+  await switchTo(ctx, n, outgoing, history, trial); // 4
   ctx.log.info({ event: 'activate', generation: n, previous: outgoing, trial: !!trial, fingerprint: pair.info.fingerprint }, 'activated');
   return { generation: n, previous: outgoing, changed: true, info: pair.info };
 }

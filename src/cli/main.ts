@@ -2,8 +2,11 @@
 /** The certswap executable. */
 import { run } from './run.js';
 
-process.exitCode = await run(process.argv.slice(2), {
+// No top-level await: this file is also the entry of the CommonJS bundle (scripts/build-cli.mjs).
+void run(process.argv.slice(2), {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   env: process.env,
+}).then((code) => {
+  process.exitCode = code;
 });

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = path.join(root, 'dist', 'cli', 'main.js');
+/** The executable as installed: the bundled CLI (scripts/build-cli.mjs). */
+export const CLI = path.join(root, 'dist', 'cli', 'certswap.cjs');
 export const FIXTURES = path.join(root, 'test', 'fixtures');
 
 export interface Result {
