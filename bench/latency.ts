@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { validatePair } from '../dist/index.js';
-import { fsOps } from '../dist/fs.js';
+import { fsOps, useBlockingIo } from '../dist/fs.js';
 import { naiveInstall } from '../test/powerloss/naive-swap.mjs';
 import type { BenchFs } from './filesystems.js';
 import { storeWithTwo, type BenchPair } from './fixture.js';
@@ -49,6 +49,12 @@ export async function activation(where: BenchFs, pairs: BenchPair[], floorBin: s
   const rows: Row[] = [];
   const store = await storeWithTwo(path.join(where.dir, 'act-certswap'), pairs[0]!, pairs[1]!);
   rows.push({ method: 'certswap activate', ...summarise(await timeEach(n, warmup, (i) => store.activate(i % 2 ? 2 : 1))) });
+  useBlockingIo(true);
+  try {
+    rows.push({ method: 'certswap activate, blocking I/O', ...summarise(await timeEach(n, warmup, (i) => store.activate(i % 2 ? 2 : 1))) });
+  } finally {
+    useBlockingIo(false);
+  }
   if (floorBin) {
     const dir = path.join(where.dir, 'act-floor');
     await storeWithTwo(dir, pairs[0]!, pairs[1]!);
@@ -151,6 +157,17 @@ export async function install(where: BenchFs, pairs: BenchPair[], floorBin: stri
     (parts.cpuMs ??= []).push(total - covered(spans));
   }
   rows.push({ method: 'certswap install', ...summarise(samples) });
+  useBlockingIo(true);
+  try {
+    await store.prune(3);
+    const blocking = await timeEach(n, warmup, async (i) => {
+      if (i % 25 === 0) await store.prune(3);
+      return store.install(pairs[i % 2]!.input);
+    });
+    rows.push({ method: 'certswap install, blocking I/O', ...summarise(blocking) });
+  } finally {
+    useBlockingIo(false);
+  }
   if (floorBin) {
     const dir = path.join(where.dir, 'inst-floor');
     await storeWithTwo(dir, pairs[0]!, pairs[1]!);

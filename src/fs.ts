@@ -153,6 +153,80 @@ export const fsOps = {
 };
 
 /**
+ * The same calls made with blocking system calls on the main thread. Each async call above costs
+ * a round trip through libuv's thread pool (about 50 us on the bench machine, against 2 us for
+ * the call itself), and an activation makes about 25 of them in sequence; with blocking calls the
+ * library comes within reach of the C floor (npm run bench). The price is that the event loop
+ * waits through every fsync. Right for the CLI and for an agent whose loop has nothing else to
+ * do meanwhile; wrong for a server that handles requests in the same process.
+ */
+const blockingOps: Partial<typeof fsOps> = {
+  async open(path, flags, mode = 0o600) {
+    const fd = fs.openSync(path, flags, mode);
+    if ((flags & fs.constants.O_CREAT) !== 0) mutated('open', path);
+    return fd;
+  },
+  async write(fd, data, path = '') {
+    for (let off = 0; off < data.length; ) off += fs.writeSync(fd, data, off, data.length - off, null);
+    mutated('write', path);
+  },
+  async read(fd, buf, offset, length) {
+    return fs.readSync(fd, buf, offset, length, null);
+  },
+  async fsync(fd, path = '') {
+    fs.fsyncSync(fd);
+    mutated('fsync', path);
+  },
+  async fchmod(fd, mode, path = '') {
+    fs.fchmodSync(fd, mode);
+    mutated('fchmod', path);
+  },
+  fstat: async (fd) => fs.fstatSync(fd),
+  close: async (fd) => fs.closeSync(fd),
+  async mkdir(path, mode) {
+    fs.mkdirSync(path, { mode });
+    mutated('mkdir', path);
+  },
+  async chmod(path, mode) {
+    fs.chmodSync(path, mode);
+    mutated('chmod', path);
+  },
+  async rename(from, to) {
+    fs.renameSync(from, to);
+    mutated('rename', to);
+  },
+  async symlink(target, path) {
+    fs.symlinkSync(target, path);
+    mutated('symlink', path);
+  },
+  async unlink(path) {
+    fs.unlinkSync(path);
+    mutated('unlink', path);
+  },
+  async rmdir(path) {
+    fs.rmdirSync(path);
+    mutated('rmdir', path);
+  },
+  async rm(path) {
+    fs.rmSync(path, { recursive: true, force: true });
+    mutated('rm', path);
+  },
+  readlink: async (path) => fs.readlinkSync(path),
+  readdir: async (path) => fs.readdirSync(path),
+  lstat: async (path) => fs.lstatSync(path),
+  stat: async (path) => fs.statSync(path),
+};
+const threadPoolOps: Partial<typeof fsOps> = Object.fromEntries(Object.keys(blockingOps).map((k) => [k, fsOps[k as keyof typeof fsOps]]));
+
+/**
+ * Process-wide: makes every file system call certswap makes a blocking one (true), or puts the
+ * thread-pool calls back (false, the default). See blockingOps for when to choose it.
+ */
+export function useBlockingIo(on = true): void {
+  Object.assign(fsOps, on ? blockingOps : threadPoolOps);
+}
+
+/**
  * Closes `fd` without waiting for it. Once fsync has returned (or for a descriptor only read
  * from), nothing depends on the close, and waiting for it costs a thread-pool round trip: several
  * in every activation. The kernel does not reuse the number until the close has run.

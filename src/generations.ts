@@ -15,7 +15,8 @@ import {
   isGenerationName,
   type StorePaths,
 } from './layout.js';
-import { validatePair, type ValidatedPair, type ValidationOptions } from './validate.js';
+import { validatePair, validateStagedPair, type ValidatedPair, type ValidationOptions } from './validate.js';
+import { readMeta, unchangedSinceStaging } from './meta.js';
 
 /** The names in `dir`, or none if it does not exist (a store before its first stage). */
 export async function readdirIfExists(dir: string): Promise<string[]> {
@@ -145,13 +146,15 @@ export async function readGenerationFilesFrom(dir: string, n: number): Promise<G
 
 /** Reads generation `n` from disk and validates it; raises the validation codes with the generation named. */
 export async function validateGeneration(paths: StorePaths, n: number, opts: ValidationOptions): Promise<ValidatedPair> {
-  return validateFiles(await readGenerationFiles(paths, n), opts);
+  const [files, meta] = await settleAll([readGenerationFiles(paths, n), readMeta(paths.generationDir(n))] as const);
+  // Unchanged since staging: the key match proven then still holds (see validateStagedPair).
+  return validateFiles(files, opts, unchangedSinceStaging(meta, files) ? meta!.keyType : undefined);
 }
 
 /** Validates the files read from one generation, naming the generation in any error. */
-export function validateFiles(files: GenerationFiles, opts: ValidationOptions): ValidatedPair {
+export function validateFiles(files: GenerationFiles, opts: ValidationOptions, stagedKeyType?: string): ValidatedPair {
   try {
-    return validatePair(files, opts);
+    return stagedKeyType === undefined ? validatePair(files, opts) : validateStagedPair(files, opts, stagedKeyType);
   } catch (err) {
     if (err instanceof CertswapError && err.generation === undefined) {
       throw new CertswapError(err.code, `generation ${files.generation}: ${err.message}`, {

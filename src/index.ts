@@ -17,3 +17,4 @@ export { parseGeneration, StorePaths } from './layout.js';
 export { createLogger, type LoggerOptions } from './log.js';
 export { StoreWatcher, watchStore, type WatchOptions, type WatchMode, type StoreChange, type StoreWatcherEvents } from './watch.js';
 export { TlsIdentity, type TlsIdentityOptions, type TlsIdentityEvents } from './tls-identity.js';
+export { useBlockingIo } from './fs.js';

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { CertswapError } from './errors.js';
 import { settleAll } from './concurrency.js';
+import { stagedDigests } from './meta.js';
 import { fsyncDir, makeDir, removeTree, renameDurable, writeNewFile } from './durable.js';
 import { validationAt, type StoreContext } from './context.js';
 import { readGenerationFilesFrom } from './generations.js';
@@ -61,7 +62,7 @@ export async function stageLocked(ctx: StoreContext, input: PairInput, extra: Va
       [KEY_FILE, pair.keyPem, KEY_MODE],
     ];
     if (pair.caPem !== undefined) files.push([CA_FILE, pair.caPem, PUBLIC_FILE_MODE]);
-    files.push([META_FILE, `${JSON.stringify({ ...pair.info, stagedAt: opts.now!.toISOString() })}\n`, PUBLIC_FILE_MODE]);
+    files.push([META_FILE, `${JSON.stringify({ ...pair.info, stagedAt: opts.now!.toISOString(), sha256: stagedDigests(pair) })}\n`, PUBLIC_FILE_MODE]);
     await settleAll(files.map(([name, text, mode]) => writeNewFile(path.join(staging, name), Buffer.from(text), mode))); // 3
     await fsyncDir(staging); // 4
 

@@ -4,14 +4,12 @@
  * (.meta.json) instead of parsing certificates, so that it stays fast with thousands of them;
  * `verify` is the command that re-reads and re-validates the active pair itself.
  */
-import path from 'node:path';
 import { isCertswapError } from './errors.js';
 import { validationAt, type StoreContext } from './context.js';
 import { withinValidity, type CertInfo } from './cert-info.js';
 import { listGenerations, readCurrentLink, validateGeneration } from './generations.js';
 import { readHistory, rollbackTargetOf } from './history.js';
-import { META_FILE } from './layout.js';
-import { fsOps } from './fs.js';
+import { readMetaSync } from './meta.js';
 import { readTrial, type Trial } from './trial.js';
 import { DEFAULT_CLOCK_SKEW_MS } from './validate.js';
 
@@ -36,15 +34,6 @@ export interface StoreStatus {
   generations: GenerationStatus[];
 }
 
-function recordedInfo(dir: string): CertInfo | null {
-  try {
-    const bytes = fsOps.readSmallSync(path.join(dir, META_FILE), 64 * 1024);
-    return bytes === null ? null : (JSON.parse(bytes.toString('utf8')) as CertInfo);
-  } catch {
-    return null;
-  }
-}
-
 /** Generations summarised between two yields to the event loop (a few milliseconds of reads). */
 const BATCH = 256;
 
@@ -66,8 +55,10 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
   for (const id of await listGenerations(ctx.paths)) {
     if (generations.length % BATCH === BATCH - 1) await new Promise((r) => setImmediate(r));
     const g: GenerationStatus = { id, active: id === current, rollbackTarget: id === previous, valid: false };
-    const info = recordedInfo(ctx.paths.generationDir(id));
-    if (info && typeof info.notAfter === 'string') {
+    const meta = readMetaSync(ctx.paths.generationDir(id));
+    if (meta && typeof meta.notAfter === 'string') {
+      // Digests are for validateGeneration, not for the report.
+      const { sha256: _digests, ...info } = meta;
       Object.assign(g, info);
       g.valid = withinValidity(info, now, skew);
       if (!g.valid) g.problem = Date.parse(info.notAfter) < now.getTime() ? 'CERTSWAP_EXPIRED' : 'CERTSWAP_NOT_YET_VALID';

@@ -178,8 +178,25 @@ function hasName(info: CertInfo, name: string): boolean {
  * NAME_MISMATCH, EKU_MISSING.
  */
 export function validatePair(input: PairInput, opts: ValidationOptions = {}): ValidatedPair {
+  return validate(input, opts, null);
+}
+
+/**
+ * Validates a generation whose cert.pem and key.pem are, byte for byte, the ones validated when
+ * it was staged (the caller has compared their SHA-256 with the digests recorded then, in
+ * .meta.json). That the key matches the certificate was proven at staging and cannot have
+ * changed, so the key is not parsed again (parsing an EC key costs ~0.4 ms, half of a validation);
+ * everything that can change with time or with the options (dates, chain, name, EKU, trust) is
+ * checked as usual. Damage to either file changes its digest, and the caller falls back to
+ * validatePair.
+ */
+export function validateStagedPair(input: PairInput, opts: ValidationOptions, stagedKeyType: string): ValidatedPair {
+  return validate(input, opts, stagedKeyType);
+}
+
+function validate(input: PairInput, opts: ValidationOptions, stagedKeyType: string | null): ValidatedPair {
   const chain = parseCertificates(input.cert, 'cert', input.certPath, MAX_CHAIN);
-  const key = parsePrivateKey(input.key, input.keyPath);
+  const key = stagedKeyType === null ? parsePrivateKey(input.key, input.keyPath) : null;
   const leaf = chain[0]!;
   const certFile = input.certPath;
 
@@ -193,7 +210,7 @@ export function validatePair(input: PairInput, opts: ValidationOptions = {}): Va
       );
     }
   }
-  if (!leaf.checkPrivateKey(key)) {
+  if (key && !leaf.checkPrivateKey(key)) {
     throw new CertswapError(
       ErrorCodes.KEY_MISMATCH,
       `${label('key', input.keyPath)}: does not match the public key of ${label('cert', certFile)}`,
@@ -202,7 +219,7 @@ export function validatePair(input: PairInput, opts: ValidationOptions = {}): Va
   }
   if (!opts.ignoreDates) chain.forEach((c, i) => checkDates(c, i === 0 ? 'the certificate' : `intermediate ${i}`, certFile, opts));
 
-  const info = describeCertificate(leaf, describeKey(key), chain.length);
+  const info = describeCertificate(leaf, key ? describeKey(key) : stagedKeyType!, chain.length);
   const now = (opts.now ?? new Date()).getTime();
   if (opts.minRemainingMs !== undefined && Date.parse(info.notAfter) - now < opts.minRemainingMs) {
     fail(ErrorCodes.LIFETIME_TOO_SHORT, 'cert', certFile, `expires at ${info.notAfter}, sooner than the required remaining lifetime`);
@@ -225,7 +242,7 @@ export function validatePair(input: PairInput, opts: ValidationOptions = {}): Va
 
   const out: ValidatedPair = {
     certPem: chain.map((c) => encodePem('CERTIFICATE', c.raw)).join(''),
-    keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string,
+    keyPem: key ? (key.export({ type: 'pkcs8', format: 'pem' }) as string) : Buffer.from(input.key).toString('latin1'),
     info,
   };
   if (input.ca !== undefined) {
