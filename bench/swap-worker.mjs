@@ -1,7 +1,9 @@
 // Bench worker: activates generations 1 and 2 of a store alternately, as fast as it can, for
 // DURATION ms; prints {"activations": n, "ms": elapsed}. Usage: node swap-worker.mjs DIR DURATION
-import { GenerationStore } from '../dist/index.js';
+// Blocking I/O, as the CLI and the agent use it: this process does nothing else.
+import { GenerationStore, useBlockingIo } from '../dist/index.js';
 
+useBlockingIo();
 const [dir, duration] = process.argv.slice(2);
 const store = await GenerationStore.open(dir);
 const t0 = performance.now();
