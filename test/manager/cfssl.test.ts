@@ -138,7 +138,11 @@ describe('enrolment against a real cfssl CA server', function () {
     await fse.writeFile(
       path.join(caDir, 'config.json'),
       JSON.stringify({
-        signing: { default: { expiry: '1h', usages: ['digital signature', 'key encipherment', 'client auth', 'server auth'], auth_key: 'fleet' } },
+        signing: {
+          default: { expiry: '1h', usages: ['digital signature', 'key encipherment', 'client auth', 'server auth'], auth_key: 'fleet' },
+          // A profile without an auth key, for the unauthenticated /sign endpoint.
+          profiles: { open: { expiry: '1h', usages: ['digital signature', 'client auth'] } },
+        },
         auth_keys: { fleet: { type: 'standard', key: authKey } },
       }),
     );
@@ -208,6 +212,17 @@ describe('enrolment against a real cfssl CA server', function () {
     const signs = proxy.bodies.filter((b) => b.includes('"token"'));
     expect(signs.length).to.be.greaterThanOrEqual(3);
     console.log(`      cfssl: enrolment + 2 renewals, 3 generations, 3 distinct keys, ${signs.length} authsign requests`);
+  });
+
+  it('enrols through the unauthenticated /sign endpoint when no auth key is configured', async () => {
+    const { m, dir } = manager('store-sign', {}, { authKeyFile: undefined, profile: 'open' });
+    const before = proxy.bodies.length;
+    await m.start();
+    await m.ensureCertificate('device');
+    const cert = new X509Certificate(await gen(dir, 1, 'cert.pem'));
+    expect(cert.checkPrivateKey(createPrivateKey(await gen(dir, 1, 'key.pem')))).to.equal(true);
+    const sent = proxy.bodies.slice(before).map((b) => JSON.parse(b) as Record<string, unknown>);
+    expect(sent.some((b) => typeof b.certificate_request === 'string' && b.profile === 'open' && !('token' in b))).to.equal(true);
   });
 
   it('keeps the key across renewals when reuseKey is set; the pair is still staged as one generation', async () => {
