@@ -172,8 +172,9 @@ export class StoreWatcher extends EventEmitter<StoreWatcherEvents> {
 
   /** Looks at the store now; looks are serialised, and a request during a look runs one more. */
   private kick(): void {
-    if (this.closed || this.delivered === undefined) return;
-    if (this.checking) {
+    if (this.closed) return;
+    // Before the first read has finished, or during a look: look (again) once it is done.
+    if (this.delivered === undefined || this.checking) {
       this.again = true;
       return;
     }
@@ -195,6 +196,12 @@ export class StoreWatcher extends EventEmitter<StoreWatcherEvents> {
       // Deliver whatever becomes readable later as a change.
       this.delivered = null;
       throw toCertswapError(err);
+    } finally {
+      // A switch while the first read ran may not be in what it read: look again.
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
     }
   }
 

@@ -181,6 +181,30 @@ describe('watchStore', () => {
     expectPair((await got)[0], 1, pairs);
   });
 
+  it('delivers a switch that happens while its first read is running', async () => {
+    const { store, pairs } = await storeWith(2);
+    const realOpen = fsOps.open;
+    let switched = false;
+    fsOps.open = async (file, flags, mode) => {
+      if (!switched && file === path.join(store.generationDir(2), 'cert.pem')) {
+        switched = true;
+        fsOps.open = realOpen;
+        await store.rollback(); // to 1, between resolving `current` and reading generation 2
+        await new Promise((r) => setTimeout(r, 50)); // let the inotify event arrive mid-read
+      }
+      return realOpen(file, flags, mode);
+    };
+    try {
+      const w = track(new StoreWatcher(store.dir, { debounceMs: 5, resyncMs: 0 }));
+      const got = once(w, 'change') as Promise<[StoreChange]>;
+      expect((await w.ready)?.generation).to.equal(2);
+      expect(switched).to.equal(true);
+      expectPair((await got)[0], 1, pairs);
+    } finally {
+      fsOps.open = realOpen;
+    }
+  });
+
   it('delivers nothing after close()', async () => {
     const { store } = await storeWith(2);
     let delivered = 0;
