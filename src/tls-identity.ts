@@ -94,8 +94,7 @@ export class TlsIdentity extends EventEmitter<TlsIdentityEvents> {
 
   /** An https.Agent (mTLS client) whose new connections present the active pair. */
   createAgent(options: https.AgentOptions = {}): https.Agent {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const identity = this;
+    const identity = this; // the agent's methods have their own `this`
     class IdentityAgent extends https.Agent {
       override getName(o?: https.RequestOptions): string {
         return `${super.getName(o)}:certswap-generation-${identity.generation}`;
