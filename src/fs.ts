@@ -103,15 +103,20 @@ export const fsOps = {
   /**
    * rm, with blocking calls, for many small trees (pruned generations: a few files each), where
    * thread-pool round trips dominate: readdir, unlink each file, rmdir; half the calls of a
-   * generic recursive remove. Subdirectories, if any, go the generic way. A missing tree is fine.
+   * generic recursive remove. Subdirectories go the generic way; a file is unlinked; a missing
+   * path is fine.
    */
   rmSync(path: string): void {
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(path, { withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'ENOTDIR') throw err;
+      fs.unlinkSync(path);
+      mutated('rm', path);
+      return;
     }
     for (const e of entries) {
       const p = `${path}/${e.name}`;
@@ -207,10 +212,7 @@ const blockingOps: Partial<typeof fsOps> = {
     fs.rmdirSync(path);
     mutated('rmdir', path);
   },
-  async rm(path) {
-    fs.rmSync(path, { recursive: true, force: true });
-    mutated('rm', path);
-  },
+  rm: async (path) => fsOps.rmSync(path),
   readlink: async (path) => fs.readlinkSync(path),
   readdir: async (path) => fs.readdirSync(path),
   lstat: async (path) => fs.lstatSync(path),

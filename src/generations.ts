@@ -131,12 +131,8 @@ export async function readGenerationFilesFrom(dir: string, n: number): Promise<G
   };
   // The three reads run at once (each is a round trip through libuv's thread pool); failures are
   // reported in file order, whatever order they happened in.
-  const [cert, key, ca] = (await settleAll([read(CERT_FILE, 'cert', false), read(KEY_FILE, 'key', false), read(CA_FILE, 'ca', true)])) as [
-    Buffer,
-    Buffer,
-    Buffer | undefined,
-  ];
-  const files: GenerationFiles = { generation: n, cert, key, certPath: path.join(dir, CERT_FILE), keyPath: path.join(dir, KEY_FILE) };
+  const [cert, key, ca] = await settleAll([read(CERT_FILE, 'cert', false), read(KEY_FILE, 'key', false), read(CA_FILE, 'ca', true)] as const);
+  const files: GenerationFiles = { generation: n, cert: cert!, key: key!, certPath: path.join(dir, CERT_FILE), keyPath: path.join(dir, KEY_FILE) };
   if (ca !== undefined) {
     files.ca = ca;
     files.caPath = path.join(dir, CA_FILE);

@@ -53,7 +53,7 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
   // 0.1 s. The event loop gets a turn after each batch.
   const generations: GenerationStatus[] = [];
   for (const id of await listGenerations(ctx.paths)) {
-    if (generations.length % BATCH === BATCH - 1) await new Promise((r) => setImmediate(r));
+    if (generations.length > 0 && generations.length % BATCH === 0) await new Promise((r) => setImmediate(r));
     const g: GenerationStatus = { id, active: id === current, rollbackTarget: id === previous, valid: false };
     const meta = readMetaSync(ctx.paths.generationDir(id));
     if (meta && typeof meta.notAfter === 'string') {

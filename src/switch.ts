@@ -96,14 +96,14 @@ export async function checkCanActivate(ctx: StoreContext): Promise<void> {
 }
 
 /**
- * 1. Read the outgoing generation from `current`.
+ * 1. Read the outgoing generation from `current`, the trial marker and the rollback record.
  * 2. Refuse while it is on trial: the trial must be committed or rolled back first.
  * 3. Validate generation n as it is on disk now: dates may have passed since it was staged, and
  *    files may have been damaged.
  * 4. Switch (switchTo: record the rollback target, the trial if any, then the one rename).
  */
 export async function activateLocked(ctx: StoreContext, n: number, opts: ActivateOptions = {}, justStaged?: ValidatedPair): Promise<SwitchResult> {
-  // The three state reads are independent (and the lock keeps them still): read them at once.
+  // Independent reads (the lock keeps them still): at once, one thread-pool round trip deep.
   const [outgoing, pending, history] = await settleAll([activeGeneration(ctx.paths), readTrial(ctx.paths), readHistory(ctx.paths.history)] as const); // 1
   await refuseIfTrialPending(ctx, outgoing, pending); // 2
   // install passes the pair stage() has just read back from disk and validated (then renamed into

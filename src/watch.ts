@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import type { FSWatcher } from 'node:fs';
 import { silentLog, type Log, type StoreContext } from './context.js';
-import { errnoCode, toCertswapError, type CertswapError } from './errors.js';
+import { ErrorCodes, errnoCode, isCertswapError, toCertswapError, type CertswapError } from './errors.js';
 import { fsOps } from './fs.js';
 import { activeGeneration } from './generations.js';
 import { CURRENT, StorePaths } from './layout.js';
@@ -205,22 +205,20 @@ export class StoreWatcher extends EventEmitter<StoreWatcherEvents> {
     }
   }
 
+  /** The active pair, or null when nothing is active. */
   private async readPair(): Promise<ActivePair | null> {
-    // A cheap readlink first: most looks (resync, unrelated events) find nothing new.
-    if ((await activeGeneration(this.ctx.paths)) === null) return null;
     try {
       return await readActive(this.ctx);
     } catch (err) {
-      // Switched to "nothing active" between the readlink and the read.
-      if ((await activeGeneration(this.ctx.paths)) === null) return null;
+      if (isCertswapError(err, ErrorCodes.NO_ACTIVE)) return null;
       throw err;
     }
   }
 
   private async check(): Promise<void> {
     try {
-      const now = await activeGeneration(this.ctx.paths);
-      if (now === this.delivered) return;
+      // A readlink first: most looks (resyncs, events about other names) find nothing new.
+      if ((await activeGeneration(this.ctx.paths)) === this.delivered) return;
       const pair = await this.readPair();
       const previous = this.delivered ?? null;
       if (this.closed || (pair?.generation ?? null) === previous) return;

@@ -76,21 +76,22 @@ export class CfsslClient {
 
   /** Asks the CA to sign `csrPem` for `hosts` (the SANs); returns the certificate PEM. */
   async sign(csrPem: string, hosts: string[]): Promise<string> {
-    const request = Buffer.from(
-      JSON.stringify({ certificate_request: csrPem, hosts, ...(this.opts.profile && { profile: this.opts.profile }), ...(this.opts.label && { label: this.opts.label }) }),
-    );
-    const answer = this.opts.authKey
-      ? await this.call('authsign', {
-          token: createHmac('sha256', this.opts.authKey).update(request).digest('base64'),
-          request: request.toString('base64'),
-        })
-      : await this.call('sign', JSON.parse(request.toString()) as object);
-    return certificateOf(answer, 'sign');
+    const request = { certificate_request: csrPem, hosts, ...this.policy() };
+    if (!this.opts.authKey) return certificateOf(await this.call('sign', request), 'sign');
+    // The token is an HMAC of the exact request bytes, which travel base64-encoded beside it.
+    const bytes = Buffer.from(JSON.stringify(request));
+    const token = createHmac('sha256', this.opts.authKey).update(bytes).digest('base64');
+    return certificateOf(await this.call('authsign', { token, request: bytes.toString('base64') }), 'sign');
   }
 
   /** The CA's certificate (for the profile and label configured). */
   async caCertificate(): Promise<string> {
-    return certificateOf(await this.call('info', { ...(this.opts.profile && { profile: this.opts.profile }), ...(this.opts.label && { label: this.opts.label }) }), 'info');
+    return certificateOf(await this.call('info', this.policy()), 'info');
+  }
+
+  /** The profile and label that select the CA's signing policy, when configured. */
+  private policy(): { profile?: string; label?: string } {
+    return { ...(this.opts.profile && { profile: this.opts.profile }), ...(this.opts.label && { label: this.opts.label }) };
   }
 
   private async call(endpoint: string, body: object): Promise<CfsslAnswer> {

@@ -122,7 +122,7 @@ function csrProvisioner(p: Obj, where: string, base: string, usages: ExtendedKey
   return {
     type: 'csr',
     keyType: keyType(p.keyType, `${where}.keyType`),
-    reuseKey: p.reuseKey === undefined ? false : p.reuseKey === true ? true : p.reuseKey === false ? false : fail(`${where}.reuseKey`, 'expected true or false'),
+    reuseKey: p.reuseKey === undefined ? false : typeof p.reuseKey === 'boolean' ? p.reuseKey : fail(`${where}.reuseKey`, 'expected true or false'),
     subject,
     usages,
     issuerCa: file(p.issuerCa, `${where}.issuerCa`),
@@ -175,10 +175,9 @@ function certificate(raw: unknown, where: string, base: string): CertificateConf
       initialMs: retry.initial === undefined ? DEFAULT_BACKOFF.initialMs : parseDuration(retry.initial, `${where}.retry.initial`),
       maxMs: retry.max === undefined ? DEFAULT_BACKOFF.maxMs : parseDuration(retry.max, `${where}.retry.max`),
     },
-    keep: c.keep === undefined ? 3 : Number(c.keep),
+    keep: positiveInt(c.keep, 3, `${where}.keep`),
     usages: use,
   };
-  if (!Number.isSafeInteger(out.keep) || out.keep < 1) fail(`${where}.keep`, 'expected a whole number >= 1');
   if (c.check !== undefined) {
     const k = obj(c.check, `${where}.check`);
     out.check = { timeoutMs: parseDuration(k.timeout ?? '30s', `${where}.check.timeout`) };

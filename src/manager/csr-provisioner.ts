@@ -17,7 +17,7 @@ import { CertswapError, ErrorCodes, isCertswapError } from '../errors.js';
 import type { ExtendedKeyUsage, PairInput } from '../validate.js';
 import { CfsslClient, type CfsslClientOptions } from './cfssl-client.js';
 import { createCsr, type SubjectAttributes } from './csr.js';
-import { generateKeyPair, keyAlgorithms, privateKeyPem, publicKeyDer, subtle, type CryptoKeyPair, type KeyType } from './keys.js';
+import { KEY_TYPES, generateKeyPair, keyAlgorithms, privateKeyPem, publicKeyDer, subtle, type CryptoKeyPair, type KeyType } from './keys.js';
 import { matchesIdentity, type Provisioner, type ProvisionRequest } from './provisioner.js';
 
 export interface CsrProvisionerOptions {
@@ -32,12 +32,10 @@ export interface CsrProvisionerOptions {
   issuerCa?: Buffer;
 }
 
-/** The KeyType of an existing private key, to sign its CSR with the matching algorithm. */
+/** The KeyType of an existing private key ("EC P-256" -> P-256, "RSA 2048" -> RSA-2048), to sign its CSR with. */
 function keyTypeOf(key: KeyObject): KeyType {
-  const described = describeKey(key).replace(/^(EC|RSA) /, (_, k: string) => (k === 'RSA' ? 'RSA-' : ''));
-  const known: Record<string, KeyType> = { 'P-256': 'P-256', 'P-384': 'P-384', 'RSA-2048': 'RSA-2048', 'RSA-3072': 'RSA-3072', 'RSA-4096': 'RSA-4096', Ed25519: 'Ed25519' };
-  const t = known[described];
-  if (!t) throw new CertswapError(ErrorCodes.UNSUPPORTED_KEY, `the active key (${describeKey(key)}) cannot be reused: not one of ${Object.keys(known).join(', ')}`);
+  const t = describeKey(key).replace(/^EC /, '').replace(/^RSA /, 'RSA-') as KeyType;
+  if (!KEY_TYPES.includes(t)) throw new CertswapError(ErrorCodes.UNSUPPORTED_KEY, `the active key (${describeKey(key)}) cannot be reused: not one of ${KEY_TYPES.join(', ')}`);
   return t;
 }
 

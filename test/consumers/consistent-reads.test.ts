@@ -4,21 +4,16 @@
  * generation's pair (certificate, key, CA and number), and no error may reach a reader.
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fse from 'fs-extra';
 import path from 'node:path';
 import { GenerationStore } from '../../src/index.js';
 import { issue, makePair } from '../helpers/certs.js';
-import { FIXTURES, collect, waitForLine } from '../helpers/proc.js';
+import { collect, fixture, waitForLine } from '../helpers/proc.js';
 import { storeDir, tempDir } from '../helpers/tmp.js';
 
 const POOL = 4;
 const READERS = 4;
 const CYCLES = 150;
-
-function start(name: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, name), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-}
 
 function lastJson(stdout: string): Record<string, unknown> {
   return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
@@ -40,10 +35,10 @@ describe('consistent reads while another process swaps and prunes', function () 
       if (i === 0) await (await GenerationStore.open(dir)).install(p);
     }
 
-    const readers = Array.from({ length: READERS }, () => start('reader.ts', [dir, pool, `${POOL}`]));
+    const readers = Array.from({ length: READERS }, () => fixture('reader.ts', [dir, pool, `${POOL}`], 'pipe'));
     const readerResults = readers.map((r) => collect(r));
     await Promise.all(readers.map((r) => waitForLine(r, 'reading')));
-    const swapper = start('swapper.ts', [dir, pool, `${POOL}`, `${CYCLES}`]);
+    const swapper = fixture('swapper.ts', [dir, pool, `${POOL}`, `${CYCLES}`]);
     const swapped = await collect(swapper);
     expect(swapped.code, swapped.stderr).to.equal(0);
     for (const r of readers) r.stdin!.end();

@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { GenerationStore, TlsIdentity } from '../../src/index.js';
 import { makePair, testCa, type Pair } from '../helpers/certs.js';
 import { storeDir } from '../helpers/tmp.js';
+import { until } from '../helpers/proc.js';
 
 const fingerprint = (p: Pair): string => new X509Certificate(p.cert).fingerprint256;
 
@@ -123,7 +124,7 @@ describe('TlsIdentity: Node TLS hot reload', () => {
 
     expect((await get('/')).body).to.equal(fingerprint(pairs[0]!));
     const slow = get('/slow'); // runs on a connection made with generation 1
-    await waitFor(() => release !== null);
+    await until('the slow request to reach the server', () => release !== null);
     let requests = 2;
     for (let i = 2; i <= 4; i++) {
       pairs.push(await makePair());
@@ -149,6 +150,3 @@ describe('TlsIdentity: Node TLS hot reload', () => {
   });
 });
 
-async function waitFor(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}

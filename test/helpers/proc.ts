@@ -33,9 +33,9 @@ export function certswap(args: string[], env: Record<string, string | undefined>
   return collect(child);
 }
 
-/** Starts a TypeScript fixture from test/fixtures. */
-export function fixture(name: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a TypeScript fixture from test/fixtures; with `stdin: 'pipe'`, closing its stdin can tell it to stop. */
+export function fixture(name: string, args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, name), ...args], { stdio: [stdin, 'pipe', 'pipe'] });
 }
 
 /** Resolves when `child` prints `line` on stdout. */
