@@ -10,7 +10,6 @@
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { closeInBackground, fsOps, O } from './fs.js';
-import { errnoCode } from './errors.js';
 import { mapLimit } from './concurrency.js';
 
 /** Calls in flight at once for batches (more than the thread pool's 4 threads keeps them busy). */
@@ -172,13 +171,4 @@ export async function removeTrees(dirs: string[], onError: (dir: string, err: un
 export async function removeDurable(file: string): Promise<void> {
   await fsOps.unlink(file);
   await fsyncDir(path.dirname(file));
-}
-
-/** Removes one leftover entry (a temporary link or file); a missing entry is not an error. */
-export async function removeEntry(file: string): Promise<void> {
-  try {
-    await fsOps.unlink(file);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
 }

@@ -102,24 +102,30 @@ export const fsOps = {
   },
   /**
    * rm, with blocking calls, for many small trees (pruned generations: a few files each), where
-   * thread-pool round trips dominate: readdir, unlink each file, rmdir; half the calls of a
-   * generic recursive remove. Subdirectories go the generic way; a file is unlinked; a missing
-   * path is fine.
+   * thread-pool round trips dominate: lstat, readdir, unlink each file, rmdir; about half the
+   * calls of a generic recursive remove. A missing path is fine.
+   *
+   * Never follows a symbolic link, whatever is planted: the lstat comes first, so a link at
+   * `path` is unlinked as a link (a readdir of it would list, and this would then empty, the
+   * directory it points to), and entries are typed by readdir without following them. Nothing
+   * can swap a directory for a link between the two calls: the store is writable only by us.
    */
   rmSync(path: string): void {
-    let entries: fs.Dirent[];
+    let st: fs.Stats;
     try {
-      entries = fs.readdirSync(path, { withFileTypes: true });
+      st = fs.lstatSync(path);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'ENOTDIR') throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    if (!st.isDirectory()) {
       fs.unlinkSync(path);
       mutated('rm', path);
       return;
     }
-    for (const e of entries) {
+    for (const e of fs.readdirSync(path, { withFileTypes: true })) {
       const p = `${path}/${e.name}`;
+      // Node's own recursive rm lstats each entry and unlinks links; it is the generic path.
       if (e.isDirectory()) fs.rmSync(p, { recursive: true, force: true });
       else fs.unlinkSync(p);
     }
@@ -128,22 +134,27 @@ export const fsOps = {
   },
   readlink: (path: string): Promise<string> => fs.promises.readlink(path),
   readdir: (path: string): Promise<string[]> => fs.promises.readdir(path),
+  /** Names with their types as the directory entry gives them (a link is a link, never followed). */
+  readdirTypes: (path: string): Promise<fs.Dirent[]> => fs.promises.readdir(path, { withFileTypes: true }),
   lstat: (path: string): Promise<fs.Stats> => fs.promises.lstat(path),
   stat: (path: string): Promise<fs.Stats> => fs.promises.stat(path),
   /**
-   * Reads a small file with blocking calls, never following a symlink; null if it does not exist.
+   * Reads a small regular file with blocking calls, never following a symlink and never reading
+   * anything but a regular file; null if it does not exist.
    * Only for status over many generations, where thread-pool round trips would cost more than the
    * reads (status yields to the event loop between batches).
    */
   readSmallSync(path: string, maxBytes: number): Buffer | null {
     let fd: number;
     try {
-      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      // O_NONBLOCK: a FIFO planted at the name opens at once and is refused below, never read.
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
     try {
+      if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL', path });
       const buf = Buffer.allocUnsafe(maxBytes);
       let len = 0;
       for (let n; len < maxBytes && (n = fs.readSync(fd, buf, len, maxBytes - len, null)) > 0; ) len += n;
@@ -215,6 +226,7 @@ const blockingOps: Partial<typeof fsOps> = {
   rm: async (path) => fsOps.rmSync(path),
   readlink: async (path) => fs.readlinkSync(path),
   readdir: async (path) => fs.readdirSync(path),
+  readdirTypes: async (path) => fs.readdirSync(path, { withFileTypes: true }),
   lstat: async (path) => fs.lstatSync(path),
   stat: async (path) => fs.statSync(path),
 };
@@ -239,3 +251,4 @@ export function closeInBackground(fd: number): void {
 
 export const O = fs.constants;
 export type Stats = fs.Stats;
+export type Dirent = fs.Dirent;

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode } from './errors.js';
-import { fsOps } from './fs.js';
+import { fsOps, type Dirent } from './fs.js';
 import { settleAll } from './concurrency.js';
 import { readInputFile } from './input.js';
 import {
@@ -17,6 +17,7 @@ import {
 } from './layout.js';
 import { validatePair, validateStagedPair, type ValidatedPair, type ValidationOptions } from './validate.js';
 import { readMeta, unchangedSinceStaging } from './meta.js';
+import { checkLayoutDir, checkLayoutFile, generationsDirExists } from './store-dirs.js';
 
 /** The names in `dir`, or none if it does not exist (a store before its first stage). */
 export async function readdirIfExists(dir: string): Promise<string[]> {
@@ -28,9 +29,22 @@ export async function readdirIfExists(dir: string): Promise<string[]> {
   }
 }
 
+/**
+ * The names in generations/, or none before the first stage. generations/ is checked first (lstat):
+ * a link there to a tree outside the store is refused (CERTSWAP_UNSAFE_STORE), never listed.
+ */
+export async function readGenerationsDir(paths: StorePaths): Promise<string[]> {
+  return (await generationsDirExists(paths)) ? readdirIfExists(paths.generations) : [];
+}
+
+/** The entries of generations/ with their types (not followed), or none before the first stage. */
+export async function readGenerationEntries(paths: StorePaths): Promise<Dirent[]> {
+  return (await generationsDirExists(paths)) ? fsOps.readdirTypes(paths.generations) : [];
+}
+
 /** The numbers of the generations present, ascending. Staging and trash entries are not generations. */
 export async function listGenerations(paths: StorePaths): Promise<number[]> {
-  return (await readdirIfExists(paths.generations)).filter(isGenerationName).map(Number).sort((a, b) => a - b);
+  return (await readGenerationsDir(paths)).filter(isGenerationName).map(Number).sort((a, b) => a - b);
 }
 
 export type CurrentLink =
@@ -93,6 +107,8 @@ export interface GenerationFiles {
  * CERTSWAP_INCOMPLETE_GENERATION or CERTSWAP_UNSAFE_STORE.
  */
 export async function readGenerationFiles(paths: StorePaths, n: number): Promise<GenerationFiles> {
+  // generations/ itself is checked too: through a link there, generations/<n> would be outside.
+  if (!(await generationsDirExists(paths))) throw new CertswapError(ErrorCodes.NO_SUCH_GENERATION, `generation ${n} does not exist`, { generation: n, path: paths.generationDir(n) });
   return readGenerationFilesFrom(paths.generationDir(n), n);
 }
 
@@ -107,17 +123,16 @@ export async function readGenerationFilesFrom(dir: string, n: number): Promise<G
     }
     throw err;
   }
-  if (!st.isDirectory()) {
-    throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${dir} is not a directory (a symlink or file was planted)`, {
-      generation: n,
-      path: dir,
-    });
-  }
+  // A link (to a tree outside the store), a file, or a directory someone else could write.
+  checkLayoutDir(st, dir, { generation: n });
   const read = async (name: string, role: 'cert' | 'key' | 'ca', optional: boolean): Promise<Buffer | undefined> => {
     const file = path.join(dir, name);
     try {
-      return await readInputFile(file, role, { noFollow: true });
+      return await readInputFile(file, role, { noFollow: true, check: (fst) => checkLayoutFile(fst, file, { generation: n }) });
     } catch (err) {
+      if (errnoCode(err) === 'ELOOP') {
+        throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is a symbolic link, not a file`, { generation: n, path: file, cause: err });
+      }
       if (errnoCode(err) !== 'ENOENT') throw err;
       if (optional) return undefined;
       // The directory vanished (pruned) or never held the file: tell the two apart.

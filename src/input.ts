@@ -3,7 +3,7 @@
  * not hang us, a 1 GiB sparse file must not be read, a directory must be named as such.
  */
 import { CertswapError, ErrorCodes, errnoCode, type FileRole } from './errors.js';
-import { closeInBackground, fsOps, O } from './fs.js';
+import { closeInBackground, fsOps, O, type Stats } from './fs.js';
 import { MAX_INPUT_BYTES, type PairInput } from './validate.js';
 
 const REASONS: Record<string, string> = {
@@ -17,9 +17,14 @@ const REASONS: Record<string, string> = {
 /**
  * Reads at most MAX_INPUT_BYTES of a regular file. Raises CERTSWAP_INPUT_NOT_FILE (directory,
  * FIFO, device), CERTSWAP_INPUT_TOO_LARGE, or the errno code (ENOENT, EACCES, ELOOP) with the
- * file named. `noFollow` refuses a symlink as the last component (files inside the store).
+ * file named. `noFollow` refuses a symlink as the last component (files inside the store);
+ * `check` sees the descriptor's fstat before anything else is decided (the store's own rules).
  */
-export async function readInputFile(file: string, role: FileRole, opts: { noFollow?: boolean } = {}): Promise<Buffer> {
+export async function readInputFile(
+  file: string,
+  role: FileRole,
+  opts: { noFollow?: boolean; check?: (st: Stats) => void } = {},
+): Promise<Buffer> {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer appears.
@@ -35,6 +40,7 @@ export async function readInputFile(file: string, role: FileRole, opts: { noFoll
   }
   try {
     const st = await fsOps.fstat(fd);
+    opts.check?.(st);
     if (st.isDirectory()) throw notFile(role, file, 'is a directory');
     if (!st.isFile()) throw notFile(role, file, 'is not a regular file');
     if (st.size > MAX_INPUT_BYTES) throw tooLarge(role, file);

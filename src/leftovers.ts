@@ -6,18 +6,19 @@
  * can see. Only called with the store lock held, when no operation of ours is in flight.
  */
 import path from 'node:path';
-import { readdirIfExists } from './generations.js';
-import { removeEntry, removeTree } from './durable.js';
+import { readGenerationsDir, readdirIfExists } from './generations.js';
+import { removeTree } from './durable.js';
 import { PROVISION_PREFIX, STAGING_PREFIX, TRASH_PREFIX, isTempEntry, type StorePaths } from './layout.js';
 
 /**
  * Removes every leftover and returns the paths removed. Not made durable: a removal lost in a
- * power cut only brings back a leftover, which the next call removes again. rm never follows a
- * symlink, so a leftover name planted as a link to something outside the store removes the link.
+ * power cut only brings back a leftover, which the next call removes again. Removal never follows
+ * a link (see fsOps.rm and rmSync), so a leftover name planted as a link to something outside the
+ * store removes the link, and generations/ itself is checked before it is listed.
  */
 export async function clearLeftovers(paths: StorePaths): Promise<string[]> {
   const removed: string[] = [];
-  for (const name of await readdirIfExists(paths.generations)) {
+  for (const name of await readGenerationsDir(paths)) {
     if (name.startsWith(STAGING_PREFIX) || name.startsWith(TRASH_PREFIX)) {
       const p = path.join(paths.generations, name);
       await removeTree(p);
@@ -26,10 +27,8 @@ export async function clearLeftovers(paths: StorePaths): Promise<string[]> {
   }
   for (const name of await readdirIfExists(paths.dir)) {
     const p = path.join(paths.dir, name);
-    if (isTempEntry(name)) {
-      await removeEntry(p);
-      removed.push(p);
-    } else if (name.startsWith(PROVISION_PREFIX)) {
+    // A temporary name is a file or a link when we made it; as a tree it is removed all the same.
+    if (isTempEntry(name) || name.startsWith(PROVISION_PREFIX)) {
       await removeTree(p);
       removed.push(p);
     }

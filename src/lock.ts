@@ -30,10 +30,24 @@ export interface HeldLock {
  */
 export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Promise<HeldLock> {
   // O_CLOEXEC is Node's default, so hook commands we spawn never inherit the lock.
-  const fd = await fsOps.open(file, O.O_RDWR | O.O_CREAT | O.O_NOFOLLOW, STATE_FILE_MODE);
+  let fd: number;
+  try {
+    // O_NOFOLLOW: a link planted at the name is refused, not followed (O_CREAT would create its
+    // target). O_NONBLOCK: a FIFO opens at once, and is then refused below.
+    fd = await fsOps.open(file, O.O_RDWR | O.O_CREAT | O.O_NOFOLLOW | O.O_NONBLOCK | O.O_NOCTTY, STATE_FILE_MODE);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ELOOP' || code === 'EISDIR' || code === 'ENXIO' || code === 'ENODEV') {
+      throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is not a regular file (${code}); move it away`, { path: file, cause: err });
+    }
+    throw err;
+  }
   const deadline = Date.now() + timeoutMs;
   let wait = 2;
   try {
+    if (!(await fsOps.fstat(fd)).isFile()) {
+      throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is not a regular file; move it away`, { path: file });
+    }
     for (;;) {
       try {
         // Non-blocking, polled: a blocking flock would hold a libuv thread for as long as it waits.

@@ -7,7 +7,7 @@ import { CertswapError } from './errors.js';
 import { settleAll } from './concurrency.js';
 import { stagedDigests } from './meta.js';
 import { fsyncDir, makeDir, removeTree, renameDurable, writeNewFile } from './durable.js';
-import { validationAt, type StoreContext } from './context.js';
+import type { StoreContext } from './context.js';
 import { readGenerationFilesFrom } from './generations.js';
 import { nextGeneration } from './highwater.js';
 import {
@@ -20,7 +20,7 @@ import {
   PUBLIC_FILE_MODE,
   stagingName,
 } from './layout.js';
-import { validatePair, type PairInput, type ValidatedPair, type ValidationOptions } from './validate.js';
+import type { ValidatedPair } from './validate.js';
 import { ensureGenerationsDir } from './store-dirs.js';
 
 export interface StageResult {
@@ -29,8 +29,9 @@ export interface StageResult {
 }
 
 /**
- * 1. Validate the input in memory. A refused pair is refused before anything is created, so it
- *    leaves no trace on disk (I3).
+ * 1. The input was validated in memory by the caller, before the lock was taken (GenerationStore
+ *    .stage): a refused pair is refused before anything is created, so it leaves no trace on
+ *    disk (I3), and a costly input never holds the lock.
  * 2. Create generations/.staging-<pid>-<random> (0700). Its name can never be taken for a
  *    generation, so a crash at any later step leaves only a leftover that recover removes.
  * 3. Write cert.pem (0644), key.pem (0600, created with that mode: no window in which the key is
@@ -48,10 +49,7 @@ export interface StageResult {
  *    Only after the fsync is it reported.
  * On any failure the staging directory is removed (and if we die first, recover removes it).
  */
-export async function stageLocked(ctx: StoreContext, input: PairInput, extra: ValidationOptions = {}): Promise<StageResult> {
-  const opts = validationAt(ctx, extra);
-  const pair = validatePair(input, opts); // 1
-
+export async function stageLocked(ctx: StoreContext, pair: ValidatedPair, stagedAt: Date): Promise<StageResult> {
   await ensureGenerationsDir(ctx.paths);
   const staging = path.join(ctx.paths.generations, stagingName());
   await makeDir(staging, DIR_MODE); // 2
@@ -62,7 +60,7 @@ export async function stageLocked(ctx: StoreContext, input: PairInput, extra: Va
       [KEY_FILE, pair.keyPem, KEY_MODE],
     ];
     if (pair.caPem !== undefined) files.push([CA_FILE, pair.caPem, PUBLIC_FILE_MODE]);
-    files.push([META_FILE, `${JSON.stringify({ ...pair.info, stagedAt: opts.now!.toISOString(), sha256: stagedDigests(pair) })}\n`, PUBLIC_FILE_MODE]);
+    files.push([META_FILE, `${JSON.stringify({ ...pair.info, stagedAt: stagedAt.toISOString(), sha256: stagedDigests(pair) })}\n`, PUBLIC_FILE_MODE]);
     await settleAll(files.map(([name, text, mode]) => writeNewFile(path.join(staging, name), Buffer.from(text), mode))); // 3
     await fsyncDir(staging); // 4
 

@@ -8,7 +8,7 @@ import { silentLog, validationAt, type Log, type StoreContext } from './context.
 import { validateFiles } from './generations.js';
 import { StorePaths } from './layout.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, acquireLock } from './lock.js';
-import { prepareStoreDir } from './store-dirs.js';
+import { checkStorePath, prepareStoreDir } from './store-dirs.js';
 import { stageLocked, type StageResult } from './stage.js';
 import { activateLocked, checkCanActivate, commitLocked, rollbackLocked, type ActivateOptions, type RollbackResult, type SwitchResult } from './switch.js';
 import { DEFAULT_KEEP, pruneLocked, type PruneResult } from './prune.js';
@@ -17,7 +17,7 @@ import { status, type StoreStatus } from './status.js';
 import { readActive, type ActivePair } from './read-active.js';
 import type { CertInfo } from './cert-info.js';
 import { readTrial, type Trial } from './trial.js';
-import type { PairInput, ValidationOptions } from './validate.js';
+import { validatePair, type PairInput, type ValidatedPair, type ValidationOptions } from './validate.js';
 
 export interface StoreOptions {
   /** Create the directory (mode 0700) if it is missing; default true. */
@@ -98,7 +98,8 @@ export class GenerationStore {
    * a file system code; on any error nothing is left on disk.
    */
   async stage(input: PairInput, opts: ValidationOptions = {}): Promise<StageResult> {
-    return this.locked('stage', () => stageLocked(this.ctx, input, opts));
+    const { pair, at } = this.validateInput(input, opts);
+    return this.locked('stage', () => stageLocked(this.ctx, pair, at));
   }
 
   /**
@@ -116,10 +117,11 @@ export class GenerationStore {
    * With `trial`, the activation is on trial (see activate).
    */
   async install(input: PairInput, opts: ValidationOptions & ActivateOptions = {}): Promise<InstallResult> {
+    const { pair: validated, at } = this.validateInput(input, opts);
     return this.locked('install', async () => {
       // Refuse before staging what activation would refuse: a refused install leaves no trace.
       await checkCanActivate(this.ctx);
-      const { generation, pair } = await stageLocked(this.ctx, input, opts);
+      const { generation, pair } = await stageLocked(this.ctx, validated, at);
       return { ...(await activateLocked(this.ctx, generation, { trial: opts.trial }, pair)), staged: generation };
     });
   }
@@ -175,6 +177,20 @@ export class GenerationStore {
     });
   }
 
+  /**
+   * Parses and validates an input pair before the lock is taken: the costly part of a stage
+   * (PEM framing, signatures, a chain) then never holds up other operations on the store, however
+   * large or hostile the input (they would get CERTSWAP_BUSY).
+   */
+  private validateInput(input: PairInput, opts: ValidationOptions): { pair: ValidatedPair; at: Date } {
+    try {
+      const v = validationAt(this.ctx, opts);
+      return { pair: validatePair(input, v), at: v.now! };
+    } catch (err) {
+      throw toCertswapError(err);
+    }
+  }
+
   private async reading<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -186,11 +202,16 @@ export class GenerationStore {
   private async locked<T>(op: string, fn: () => Promise<T>): Promise<T> {
     let lock;
     try {
+      // Before the lock file is opened (it may be created): the path to it must be ours.
+      await checkStorePath(this.paths.dir, { create: false });
       lock = await acquireLock(this.paths.lock, this.ctx.lockTimeoutMs);
     } catch (err) {
       throw toCertswapError(err, { path: this.paths.lock });
     }
     try {
+      // Again under the lock: what was checked at open() may have changed since (a long-lived
+      // agent), and the lock is what keeps our own writers still while we look.
+      await checkStorePath(this.paths.dir, { create: false });
       return await fn();
     } catch (err) {
       const e = toCertswapError(err);

@@ -2,7 +2,7 @@
  * activate, rollback and commit: the operations that change which pair is active. Every switch
  * ends in the same single rename of a symlink over `current`. Run with the store lock held.
  */
-import { CertswapError, ErrorCodes } from './errors.js';
+import { CertswapError, ErrorCodes, isCertswapError } from './errors.js';
 import { removeDurable, replaceSymlink } from './durable.js';
 import { validationAt, type StoreContext } from './context.js';
 import { activeGeneration, validateGeneration } from './generations.js';
@@ -127,6 +127,7 @@ export async function activateLocked(ctx: StoreContext, n: number, opts: Activat
  *    target is protected, I5).
  *    A trial with nothing to return to (the first activation ever) is undone by removing
  *    `current` durably: the store is back to "nothing installed".
+ *    With a trial marker that cannot be read (damaged or planted), only `to` is accepted.
  * 4. End the trial, after the way back is durable: a crash before this leaves the marker, and
  *    recover finds `current` already on the target and only removes it. If only this removal
  *    fails, the rollback itself stands and is reported as done: the marker is stale (it names a
@@ -136,15 +137,26 @@ export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<Ro
   const active = await activeGeneration(ctx.paths);
   if (active === null) throw new CertswapError(ErrorCodes.NO_ACTIVE, 'nothing is active: there is nothing to roll back');
   const history = await readHistory(ctx.paths.history);
-  const trial = await readTrial(ctx.paths);
-  const onTrial = trial !== null && trial.generation === active;
-  if (onTrial && to === undefined && trial.returnTo === null) {
+  let trial: Trial | null;
+  let unreadableTrial = false;
+  try {
+    trial = await readTrial(ctx.paths);
+  } catch (err) {
+    // A marker that cannot be read may stand for a trial of the active generation: only a named
+    // target (rollback --to) is a decision the operator made knowing that; then the marker ends.
+    if (to === undefined || !(isCertswapError(err, ErrorCodes.CORRUPT_STORE) || isCertswapError(err, ErrorCodes.UNSAFE_STORE))) throw err;
+    trial = null;
+    unreadableTrial = true;
+  }
+  const trialReturnTo = trial !== null && trial.generation === active ? trial.returnTo : undefined;
+  const onTrial = trialReturnTo !== undefined;
+  if (onTrial && to === undefined && trialReturnTo === null) {
     await removeDurable(ctx.paths.current); // 3
     await endTrialMarker(ctx); // 4
     ctx.log.info({ event: 'rollback', generation: null, previous: active, trial: true }, 'trial undone: nothing active');
     return { generation: null, previous: active, changed: true, info: null };
   }
-  const target = to ?? (onTrial ? trial.returnTo : rollbackTargetOf(history, active)); // 1
+  const target = to ?? (onTrial ? trialReturnTo : rollbackTargetOf(history, active)); // 1
   if (target === null) {
     throw new CertswapError(
       ErrorCodes.NO_ROLLBACK_TARGET,
@@ -154,7 +166,7 @@ export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<Ro
   }
   const pair = await validateGeneration(ctx.paths, target, validationAt(ctx)); // 2
   if (target !== active) await switchTo(ctx, target, active, history); // 3
-  if (trial) await endTrialMarker(ctx); // 4
+  if (trial || unreadableTrial) await endTrialMarker(ctx); // 4
   if (target === active) return { generation: target, previous: active, changed: false, info: pair.info };
   ctx.log.info({ event: 'rollback', generation: target, previous: active, trial: onTrial, fingerprint: pair.info.fingerprint }, 'rolled back');
   return { generation: target, previous: active, changed: true, info: pair.info };

@@ -7,7 +7,7 @@
  */
 import { CertswapError, ErrorCodes } from './errors.js';
 import { removeDurable, replaceFile } from './durable.js';
-import { STATE_FILE_MODE, isGenerationName, type StorePaths } from './layout.js';
+import { MAX_GENERATION, STATE_FILE_MODE, type StorePaths } from './layout.js';
 import { readStateFile } from './state-file.js';
 
 export interface Trial {
@@ -18,16 +18,39 @@ export interface Trial {
   startedAt: string;
 }
 
+const isGenerationNumber = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= MAX_GENERATION;
+
+/**
+ * Parses a trial record with exact types: {"generation": n, "returnTo": n | null, "startedAt":
+ * string} and nothing else. Anything else is CERTSWAP_CORRUPT_STORE, never "no trial": taking a
+ * damaged record for none would make an uncommitted trial permanent.
+ */
+export function parseTrial(text: string, file: string): Trial {
+  let t: unknown;
+  try {
+    t = JSON.parse(text);
+  } catch {
+    t = undefined;
+  }
+  const r = t as Record<string, unknown> | undefined;
+  if (
+    r !== null &&
+    typeof r === 'object' &&
+    !Array.isArray(r) &&
+    Object.keys(r).sort().join() === 'generation,returnTo,startedAt' &&
+    isGenerationNumber(r.generation) &&
+    (r.returnTo === null || isGenerationNumber(r.returnTo)) &&
+    typeof r.startedAt === 'string'
+  ) {
+    return { generation: r.generation, returnTo: r.returnTo as number | null, startedAt: r.startedAt };
+  }
+  throw new CertswapError(ErrorCodes.CORRUPT_STORE, `${file}: unreadable trial record`, { path: file });
+}
+
+/** The pending trial, or null. Raises CERTSWAP_CORRUPT_STORE or CERTSWAP_UNSAFE_STORE (see readStateFile). */
 export async function readTrial(paths: StorePaths): Promise<Trial | null> {
   const text = await readStateFile(paths.trial, 4096);
-  if (text === null) return null;
-  try {
-    const t = JSON.parse(text) as Trial;
-    if (isGenerationName(String(t.generation)) && (t.returnTo === null || isGenerationName(String(t.returnTo)))) return t;
-  } catch {
-    // fall through: unreadable
-  }
-  throw new CertswapError(ErrorCodes.CORRUPT_STORE, `${paths.trial}: unreadable trial record`, { path: paths.trial });
+  return text === null ? null : parseTrial(text, paths.trial);
 }
 
 /** Durably records a trial (before the switch it describes). */

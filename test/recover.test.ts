@@ -84,7 +84,7 @@ describe('recover', () => {
     await fse.mkdir(path.join(store.dir, 'current'));
     await fse.mkdir(path.join(store.dir, 'generations', 'notes'));
     const r = await store.recover();
-    expect(r.problems.join('\n')).to.match(/not a symlink/).and.match(/generations\/notes/);
+    expect(r.problems.map((p) => p.message).join('\n')).to.match(/not a symlink/).and.match(/generations\/notes/);
     expect((await fse.lstat(path.join(store.dir, 'current'))).isDirectory()).to.equal(true);
   });
 
@@ -93,14 +93,14 @@ describe('recover', () => {
     for (const n of [1, 2]) await fse.remove(path.join(store.generationDir(n), 'cert.pem'));
     const r = await store.recover();
     expect(r.repointed).to.equal(null);
-    expect(r.problems.join('\n')).to.match(/no generation validates/);
+    expect(r.problems.map((p) => p.message).join('\n')).to.match(/no generation validates/);
   });
 
   it('reports and resets an unreadable rollback record, so that activation works again', async () => {
     const store = await twoGenerations();
     await fse.writeFile(path.join(store.dir, '.history'), 'garbage\n');
     await expectCode(store.install(await makePair()), 'CERTSWAP_CORRUPT_STORE');
-    expect((await store.recover()).problems.join('\n')).to.match(/rollback record.*reset it/);
+    expect((await store.recover()).problems.map((p) => p.message).join('\n')).to.match(/rollback record.*reset it/);
     expect((await store.recover()).problems).to.deep.equal([]);
     expect((await store.status()).previous).to.equal(null);
     expect((await store.install(await makePair())).previous).to.equal(2);

@@ -72,10 +72,18 @@ describe('trial activation', () => {
     expect((await store.status()).current).to.equal(null);
   });
 
-  it('reports and removes an unreadable trial marker', async () => {
+  it('reports an unreadable trial marker and leaves it: never taken for "no trial"; rollback --to ends it', async () => {
     const store = await withTwo();
-    await fse.writeFile(path.join(store.dir, '.trial'), 'garbage');
-    expect((await store.recover()).problems.join()).to.match(/unreadable trial record/);
+    for (const text of ['garbage', '{"generation":"2","returnTo":1,"startedAt":"x"}', '{"generation":2,"returnTo":1}', '{"generation":2.5,"returnTo":1,"startedAt":"x"}']) {
+      await fse.writeFile(path.join(store.dir, '.trial'), text, { mode: 0o600 });
+      const r = await store.recover();
+      expect(r.problems.map((p) => `${p.code} ${p.message}`).join(), text).to.match(/CERTSWAP_CORRUPT_STORE .*unreadable trial record/);
+      expect(await fse.readFile(path.join(store.dir, '.trial'), 'utf8')).to.equal(text);
+      await expectCode(store.install(await makePair()), ErrorCodes.CORRUPT_STORE);
+      await expectCode(store.rollback(), ErrorCodes.CORRUPT_STORE);
+    }
+    expect((await store.rollback(1)).generation).to.equal(1);
     expect(await fse.pathExists(path.join(store.dir, '.trial'))).to.equal(false);
+    expect((await store.recover()).problems).to.deep.equal([]);
   });
 });

@@ -47,7 +47,7 @@ export function formatRecover(r: RecoverResult): string {
   for (const p of r.leftoversRemoved) out.push(`removed leftover ${p}`);
   if (r.trialRolledBack) out.push(`generation ${r.trialRolledBack.from} was on trial and never committed: returned to ${r.trialRolledBack.to ?? 'nothing'}`);
   if (r.repointed) out.push(`current repointed to generation ${r.repointed.to}: ${r.repointed.reason}`);
-  for (const p of r.problems) out.push(`problem: ${p}`);
+  for (const p of r.problems) out.push(`problem: ${p.code}: ${p.message}`);
   out.push(r.problems.length ? 'store needs attention' : `store is healthy; current: ${r.current ?? 'none'}`);
   return `${out.join('\n')}\n`;
 }

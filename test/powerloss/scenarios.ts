@@ -174,7 +174,7 @@ export async function checkRecovers(dir: string, pairs: Pair[]): Promise<string 
   try {
     const store = await GenerationStore.open(dir);
     const r = await store.recover();
-    if (r.problems.length) return `recover found problems: ${r.problems.join('; ')}`;
+    if (r.problems.length) return `recover found problems: ${r.problems.map((p) => `${p.code}: ${p.message}`).join('; ')}`;
     await checkStoreInvariants(dir, 'after recover', { noLeftovers: true });
     await store.install(pairs[6]!);
     await store.rollback();
