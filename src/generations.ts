@@ -130,10 +130,13 @@ export async function readGenerationFilesFrom(dir: string, n: number): Promise<G
     try {
       return await readInputFile(file, role, { noFollow: true, check: (fst) => checkLayoutFile(fst, file, { generation: n }) });
     } catch (err) {
-      if (errnoCode(err) === 'ELOOP') {
-        throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is a symbolic link, not a file`, { generation: n, path: file, cause: err });
+      const code = errnoCode(err);
+      if (code === 'ELOOP' || code === 'ENXIO' || code === 'ENODEV') {
+        // A link (O_NOFOLLOW), or a socket or device planted at the name.
+        const what = code === 'ELOOP' ? 'a symbolic link' : 'not a regular file';
+        throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is ${what}`, { generation: n, path: file, cause: err });
       }
-      if (errnoCode(err) !== 'ENOENT') throw err;
+      if (code !== 'ENOENT') throw err;
       if (optional) return undefined;
       // The directory vanished (pruned) or never held the file: tell the two apart.
       const gone = await fsOps.lstat(dir).then(() => false, () => true);

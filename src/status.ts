@@ -4,7 +4,7 @@
  * (.meta.json) instead of parsing certificates, so that it stays fast with thousands of them;
  * `verify` is the command that re-reads and re-validates the active pair itself.
  */
-import { isCertswapError } from './errors.js';
+import { isCertswapError, type CertswapCode } from './errors.js';
 import { validationAt, type StoreContext } from './context.js';
 import { withinValidity, type CertInfo } from './cert-info.js';
 import { listGenerations, readCurrentLink, validateGeneration } from './generations.js';
@@ -32,6 +32,13 @@ export interface StoreStatus {
   /** Set when `current` exists but is not a link to a generation (recover repairs or reports it). */
   currentProblem?: string;
   generations: GenerationStatus[];
+  /** State files that could not be read (run certswap recover); empty when all are sound. */
+  problems: StatusProblem[];
+}
+
+export interface StatusProblem {
+  code: CertswapCode;
+  message: string;
 }
 
 /** Generations summarised between two yields to the event loop (a few milliseconds of reads). */
@@ -40,11 +47,19 @@ const BATCH = 256;
 export async function status(ctx: StoreContext): Promise<StoreStatus> {
   const link = await readCurrentLink(ctx.paths);
   const current = link.state === 'generation' ? link.generation : null;
+  const problems: StatusProblem[] = [];
+  // A state file that cannot be read is reported, never shown as "none": an unreadable trial
+  // marker is not the absence of a trial.
+  const noted = (err: unknown): null => {
+    if (!isCertswapError(err)) throw err;
+    problems.push({ code: err.code as CertswapCode, message: err.message });
+    return null;
+  };
   let previous: number | null = null;
   try {
     previous = rollbackTargetOf(await readHistory(ctx.paths.history), current);
   } catch (err) {
-    if (!isCertswapError(err)) throw err;
+    noted(err);
   }
   const now = ctx.now();
   const skew = ctx.validation.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
@@ -74,9 +89,9 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
     }
     generations.push(g);
   }
-  const trial = await readTrial(ctx.paths).catch(() => null);
+  const trial = await readTrial(ctx.paths).catch(noted);
   if (trial && trial.generation === current) previous = trial.returnTo;
-  const out: StoreStatus = { dir: ctx.paths.dir, current, previous, trial, generations };
+  const out: StoreStatus = { dir: ctx.paths.dir, current, previous, trial, generations, problems };
   if (link.state === 'outside') out.currentProblem = `current points outside generations/ (${link.target})`;
   if (link.state === 'not-a-link') out.currentProblem = 'current is not a symlink';
   return out;

@@ -13,6 +13,7 @@ export function formatStatus(s: StoreStatus): string {
   lines.push(`current  ${s.current ?? 'none'}${s.previous !== null ? `   (rollback target ${s.previous})` : ''}`);
   if (s.trial) lines.push(`trial    generation ${s.trial.generation} on trial since ${s.trial.startedAt}; returns to ${s.trial.returnTo ?? 'nothing'} unless committed`);
   if (s.currentProblem) lines.push(`problem  ${s.currentProblem}`);
+  for (const p of s.problems) lines.push(`problem  ${p.code}: ${p.message}`);
   if (s.generations.length === 0) return `${lines.join('\n')}\n(no generations)\n`;
   const rows = [['GEN', 'STATE', 'NOT AFTER', 'KEY', 'VALID', 'SUBJECT', 'FINGERPRINT (SHA-256)']];
   for (const g of s.generations) {
