@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: every figure issue 6 asks for, measured in one run on this machine, each as a
- * median and p99 over its repetitions with its ratio to a baseline measured in the same run.
+ * `npm run bench`: every figure issue 6 asks for, and PEM framing under hostile input (section 8),
+ * measured in one run on this machine, each as a median and p99 over its repetitions with its
+ * ratio to a baseline measured in the same run.
  * Prints a table and writes bench/results.json. Not part of `npm test`.
  *
  *   npm run bench             the full run (a few minutes)
@@ -16,10 +17,12 @@ import { benchPair, storeWithTwo } from './fixture.js';
 import { ext4, tmpfs, type BenchFs } from './filesystems.js';
 import { activation, install, type Row } from './latency.js';
 import { memory } from './memory.js';
+import { pemFraming, pemTable } from './pem.js';
 import { readersUnderSwaps } from './readers.js';
 import { scale } from './scale.js';
 import { ratio } from './stats.js';
 import { MINIMUM, straceAvailable, syscalls } from './syscalls.js';
+import { table } from './table.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
@@ -35,13 +38,6 @@ function buildFloor(): string | null {
     return null;
   }
   return out;
-}
-
-function table(title: string, head: string[], rows: (string | number)[][]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells: (string | number)[]): string => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  ');
-  console.log(`\n${title}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-  for (const r of rows) console.log(line(r));
 }
 
 function latencyTable(title: string, rows: Row[], base: string): void {
@@ -128,6 +124,10 @@ try {
     ['agent, peak incl. a rotation', mem.agent.peakAfterRotationMiB],
     ['agent, after the rotation', mem.agent.rssAfterRotationMiB],
   ]);
+
+  const pem = await pemFraming({ quick });
+  results.pem = pem;
+  pemTable(pem);
   fs.rmSync(work, { recursive: true, force: true });
 } finally {
   for (const m of mounts) m.cleanup();
