@@ -87,19 +87,21 @@ export async function checkStorePath(dir: string, opts: StoreDirCheck): Promise<
   while (rest.length > 0) {
     if (!trusted(st.uid, self)) throw unsafe(cur, `${cur} belongs to uid ${st.uid}: a directory above the store must belong to root or to this user`);
     const next = path.join(cur, rest[0]!);
+    const sticky = (st.mode & 0o1000) !== 0;
+    // Refused before anything is created in it: a refused command leaves no trace.
+    if (writableByOthers(st) && !sticky) {
+      throw unsafe(cur, `${cur} is writable by others (mode ${modeOf(st)}): anyone could replace ${next}; use a directory only root can write`);
+    }
     let child = await lstatOrNull(next);
     if (child === null) {
       if (!opts.create) {
-        throw Object.assign(new Error(`ENOENT: no such file or directory, lstat '${next}'`), { code: 'ENOENT', syscall: 'lstat', path: next });
+        throw Object.assign(new Error(`no such store directory: ${next} does not exist`), { code: 'ENOENT', syscall: 'lstat', path: next });
       }
       await makeDirDurable(next);
       child = await fsOps.lstat(next);
     }
-    if (writableByOthers(st) && !((st.mode & 0o1000) !== 0 && trusted(child.uid, self))) {
-      throw unsafe(
-        cur,
-        `${cur} is writable by others (mode ${modeOf(st)}) and ${next} is not protected by a sticky bit: anyone could replace it; use a directory only root can write`,
-      );
+    if (writableByOthers(st) && !trusted(child.uid, self)) {
+      throw unsafe(next, `${next} belongs to uid ${child.uid} and sits in ${cur}, which anyone can write (mode ${modeOf(st)}): refusing it`);
     }
     if (child.isSymbolicLink()) {
       if (rest.length === 1) throw unsafe(next, `${next} is a symbolic link: give the store's real directory (a link can be repointed)`);

@@ -8,6 +8,7 @@ import { GenerationStore, isCertswapError } from '../../src/index.js';
 import { makePair, type Pair } from '../helpers/certs.js';
 import { storeDir } from '../helpers/tmp.js';
 import { snapshot } from '../helpers/snapshot.js';
+import { describeIoModes } from '../helpers/io-modes.js';
 
 type Mutation = (b: Buffer) => Buffer;
 
@@ -36,7 +37,8 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   ),
 );
 
-describe('fuzzing stage with mutated PEM', function () {
+// Once with thread-pool I/O, once with blocking I/O (the CLI's).
+describeIoModes('fuzzing stage with mutated PEM', function () {
   this.timeout(120_000);
   let pair: Pair;
   let other: Pair;

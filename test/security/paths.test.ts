@@ -7,6 +7,7 @@ import { makePair } from '../helpers/certs.js';
 import { storeDir, tempDir } from '../helpers/tmp.js';
 import { expectCode } from '../helpers/expect-code.js';
 import { certswap } from '../helpers/proc.js';
+import { describeIoModes } from '../helpers/io-modes.js';
 
 describe('path and symlink safety', () => {
   it('generation arguments that could name another path are usage errors', async () => {
@@ -19,55 +20,58 @@ describe('path and symlink safety', () => {
     }
   });
 
-  it('a generations/<n> that is a file or a symlink out of the store is refused, and its target untouched', async () => {
-    const store = await GenerationStore.open(await storeDir());
-    await store.install(await makePair());
-    const outside = await tempDir();
-    await fse.outputFile(path.join(outside, 'cert.pem'), 'outside');
-    await fse.symlink(outside, store.generationDir(2));
-    await fse.writeFile(store.generationDir(3), 'a file');
-    await expectCode(store.activate(2), ErrorCodes.UNSAFE_STORE, /not a directory/);
-    await expectCode(store.activate(3), ErrorCodes.UNSAFE_STORE, /not a directory/);
-    await expectCode(store.rollback(2), ErrorCodes.UNSAFE_STORE);
-    expect((await store.status()).current).to.equal(1);
-    // Reported (they are not generations), left alone (their names count as taken), never followed.
-    expect((await store.recover()).problems).to.deep.equal([
-      { code: ErrorCodes.UNSAFE_STORE, message: 'non-directory entry generations/2 left alone' },
-      { code: ErrorCodes.UNSAFE_STORE, message: 'non-directory entry generations/3 left alone' },
-    ]);
-    expect(await fse.readFile(path.join(outside, 'cert.pem'), 'utf8')).to.equal('outside');
-    // Numbers are still never reused: the planted names count as taken.
-    expect((await store.stage(await makePair())).generation).to.equal(4);
-  });
+  // In-process: once with thread-pool I/O, once with blocking I/O (the CLI's).
+  describeIoModes('in-process', () => {
+    it('a generations/<n> that is a file or a symlink out of the store is refused, and its target untouched', async () => {
+      const store = await GenerationStore.open(await storeDir());
+      await store.install(await makePair());
+      const outside = await tempDir();
+      await fse.outputFile(path.join(outside, 'cert.pem'), 'outside');
+      await fse.symlink(outside, store.generationDir(2));
+      await fse.writeFile(store.generationDir(3), 'a file');
+      await expectCode(store.activate(2), ErrorCodes.UNSAFE_STORE, /not a directory/);
+      await expectCode(store.activate(3), ErrorCodes.UNSAFE_STORE, /not a directory/);
+      await expectCode(store.rollback(2), ErrorCodes.UNSAFE_STORE);
+      expect((await store.status()).current).to.equal(1);
+      // Reported (they are not generations), left alone (their names count as taken), never followed.
+      expect((await store.recover()).problems).to.deep.equal([
+        { code: ErrorCodes.UNSAFE_STORE, message: 'non-directory entry generations/2 left alone' },
+        { code: ErrorCodes.UNSAFE_STORE, message: 'non-directory entry generations/3 left alone' },
+      ]);
+      expect(await fse.readFile(path.join(outside, 'cert.pem'), 'utf8')).to.equal('outside');
+      // Numbers are still never reused: the planted names count as taken.
+      expect((await store.stage(await makePair())).generation).to.equal(4);
+    });
 
-  it('a staging or temporary name planted as a symlink to a file outside is removed as a link; the file survives', async () => {
-    const store = await GenerationStore.open(await storeDir());
-    await store.install(await makePair());
-    const outside = path.join(await tempDir(), 'precious');
-    await fse.writeFile(outside, 'keep me');
-    await fse.symlink(outside, path.join(store.dir, 'generations', '.staging-1-abcdef'));
-    await fse.symlink(outside, path.join(store.dir, '.current.tmp-1-abcdef'));
-    await fse.symlink(path.dirname(outside), path.join(store.dir, 'generations', '.trash-1-abcdef'));
-    expect((await store.recover()).leftoversRemoved).to.have.length(3);
-    expect(await fse.readFile(outside, 'utf8')).to.equal('keep me');
-    await store.install(await makePair());
-    expect(await fse.readFile(outside, 'utf8')).to.equal('keep me');
-  });
+    it('a staging or temporary name planted as a symlink to a file outside is removed as a link; the file survives', async () => {
+      const store = await GenerationStore.open(await storeDir());
+      await store.install(await makePair());
+      const outside = path.join(await tempDir(), 'precious');
+      await fse.writeFile(outside, 'keep me');
+      await fse.symlink(outside, path.join(store.dir, 'generations', '.staging-1-abcdef'));
+      await fse.symlink(outside, path.join(store.dir, '.current.tmp-1-abcdef'));
+      await fse.symlink(path.dirname(outside), path.join(store.dir, 'generations', '.trash-1-abcdef'));
+      expect((await store.recover()).leftoversRemoved).to.have.length(3);
+      expect(await fse.readFile(outside, 'utf8')).to.equal('keep me');
+      await store.install(await makePair());
+      expect(await fse.readFile(outside, 'utf8')).to.equal('keep me');
+    });
 
-  it('a current pointed outside generations/ is never followed by readers, and recover repoints it', async () => {
-    const store = await GenerationStore.open(await storeDir());
-    await store.install(await makePair());
-    const evil = await makePair();
-    const outside = await tempDir();
-    await fse.writeFile(path.join(outside, 'cert.pem'), evil.cert);
-    await fse.writeFile(path.join(outside, 'key.pem'), evil.key);
-    await fse.remove(path.join(store.dir, 'current'));
-    await fse.symlink(outside, path.join(store.dir, 'current'));
-    await expectCode(store.readActive(), ErrorCodes.UNSAFE_STORE);
-    await expectCode(store.verify(), ErrorCodes.UNSAFE_STORE);
-    await expectCode(store.install(await makePair()), ErrorCodes.UNSAFE_STORE);
-    expect((await store.recover()).repointed).to.include({ to: 1 });
-    expect((await store.readActive()).generation).to.equal(1);
-    expect(await fse.readdir(outside)).to.deep.equal(['cert.pem', 'key.pem']);
+    it('a current pointed outside generations/ is never followed by readers, and recover repoints it', async () => {
+      const store = await GenerationStore.open(await storeDir());
+      await store.install(await makePair());
+      const evil = await makePair();
+      const outside = await tempDir();
+      await fse.writeFile(path.join(outside, 'cert.pem'), evil.cert);
+      await fse.writeFile(path.join(outside, 'key.pem'), evil.key);
+      await fse.remove(path.join(store.dir, 'current'));
+      await fse.symlink(outside, path.join(store.dir, 'current'));
+      await expectCode(store.readActive(), ErrorCodes.UNSAFE_STORE);
+      await expectCode(store.verify(), ErrorCodes.UNSAFE_STORE);
+      await expectCode(store.install(await makePair()), ErrorCodes.UNSAFE_STORE);
+      expect((await store.recover()).repointed).to.include({ to: 1 });
+      expect((await store.readActive()).generation).to.equal(1);
+      expect(await fse.readdir(outside)).to.deep.equal(['cert.pem', 'key.pem']);
+    });
   });
 });

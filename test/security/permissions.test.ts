@@ -9,6 +9,7 @@ import { makePair } from '../helpers/certs.js';
 import { storeDir, tempDir } from '../helpers/tmp.js';
 import { CLI, certswap, fixture, waitForLine } from '../helpers/proc.js';
 import { once } from 'node:events';
+import { describeIoModes } from '../helpers/io-modes.js';
 
 function modes(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -44,19 +45,22 @@ describe('permissions', function () {
     });
   }
 
-  it('creates the key with mode 0600 in the same call that creates it (no window)', async () => {
-    const real = fsOps.open;
-    const created: Array<[string, number]> = [];
-    fsOps.open = async (file, flags, mode) => {
-      if (file.endsWith('key.pem')) created.push([path.basename(file), mode ?? -1]);
-      return real(file, flags, mode);
-    };
-    try {
-      await (await GenerationStore.open(await storeDir())).install(await makePair());
-    } finally {
-      fsOps.open = real;
-    }
-    expect(created.filter(([, mode]) => mode !== -1)).to.deep.equal([['key.pem', 0o600]]);
+  // In-process: once with thread-pool I/O, once with blocking I/O (the CLI's).
+  describeIoModes('in-process', () => {
+    it('creates the key with mode 0600 in the same call that creates it (no window)', async () => {
+      const real = fsOps.open;
+      const created: Array<[string, number]> = [];
+      fsOps.open = async (file, flags, mode) => {
+        if (file.endsWith('key.pem')) created.push([path.basename(file), mode ?? -1]);
+        return real(file, flags, mode);
+      };
+      try {
+        await (await GenerationStore.open(await storeDir())).install(await makePair());
+      } finally {
+        fsOps.open = real;
+      }
+      expect(created.filter(([, mode]) => mode !== -1)).to.deep.equal([['key.pem', 0o600]]);
+    });
   });
 
   it('refuses a store writable by group or others, or owned by another user, through the CLI', async () => {
