@@ -11,11 +11,14 @@ import type { ValidationOptions } from '../validate.js';
 import { parseCli, UsageError, type CliArgs } from './args.js';
 import { USAGE } from './usage.js';
 import { formatPrune, formatRecover, formatStatus, formatVerify } from './format.js';
+import type { SignalLatch } from '../manager/signal-latch.js';
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** Signals caught since the process began (main.ts, for `agent`), handed to the agent. */
+  signals?: SignalLatch;
 }
 
 const MUTATING = new Set(['install', 'stage', 'activate', 'commit', 'rollback', 'prune', 'recover']);
@@ -52,7 +55,7 @@ async function executeAgent(args: CliArgs, io: Io): Promise<number> {
   const log = createLogger({ level, pretty: process.stderr.isTTY === true });
   if (args.command === 'agent') {
     const { runAgent } = await import('../manager/agent.js');
-    return runAgent(config, log);
+    return runAgent(config, log, io.signals);
   }
   const { CertificateManager } = await import('../manager/manager.js');
   const manager = new CertificateManager(config, { log });

@@ -6,6 +6,7 @@
 import tls from 'node:tls';
 import { CertswapError, ErrorCodes } from '../errors.js';
 import type { ActivePair } from '../read-active.js';
+import { setLongTimeout } from './clock.js';
 import { describeFailure, runCommand } from './exec.js';
 
 export interface CheckOptions {
@@ -28,12 +29,16 @@ function handshake(pair: ActivePair, t: NonNullable<CheckOptions['tls']>, timeou
       rejectUnauthorized: (t.ca ?? pair.ca) !== undefined,
     });
     const done = (err?: Error): void => {
-      clearTimeout(timer);
+      cancelTimer();
       socket.destroy();
       if (err) reject(err);
       else resolve();
     };
-    const timer = setTimeout(() => done(new Error(`no handshake within ${(timeoutMs / 1000).toFixed(1)} s`)), timeoutMs);
+    // setLongTimeout: a plain setTimeout above 24.8 days would fire at once.
+    const cancelTimer = setLongTimeout(
+      () => done(new Error(`no handshake within ${(timeoutMs / 1000).toFixed(1)} s`)),
+      timeoutMs,
+    );
     // A TLS 1.3 server rejects a client certificate only after the handshake has completed (with
     // an alert, then a close). So the handshake alone proves nothing: accepted means the server
     // sent data, or kept the connection open for a moment; closed at once means refused.

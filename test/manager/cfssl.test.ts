@@ -174,7 +174,7 @@ describe('enrolment against a real cfssl CA server', function () {
             provisioner: {
               type: 'csr',
               subject: { O: 'certswap test fleet', OU: 'devices' },
-              cfssl: { url: `http://127.0.0.1:${proxy.port}`, authKeyFile: path.join(base, 'auth.key'), timeout: '5s', attempts: 2, backoff: '50ms', ...cfssl },
+              cfssl: { url: `http://127.0.0.1:${proxy.port}`, authKeyFile: path.join(base, 'auth.key'), timeout: '5s', attempts: 2, backoff: '100ms', ...cfssl },
               ...extra,
             },
           },
