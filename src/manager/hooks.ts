@@ -26,7 +26,14 @@ async function once(h: HookOptions, event: HookEvent, env: Record<string, string
     if (failure) throw new CertswapError(ErrorCodes.HOOK_FAILED, `hook ${h.command[0]}: ${failure}`);
   }
   if (h.pidFile) {
-    const text = (await readStateFile(h.pidFile, 64))?.trim() ?? '';
+    let text: string;
+    try {
+      // Read like a file of the store (a regular file, root's or ours, writable by no one else):
+      // whoever can write a pid file can make root signal any process.
+      text = (await readStateFile(h.pidFile, 64))?.trim() ?? '';
+    } catch (err) {
+      throw new CertswapError(ErrorCodes.HOOK_FAILED, `hook: pid file refused: ${(err as Error).message}`, { path: h.pidFile, cause: err });
+    }
     if (!/^[1-9][0-9]*$/.test(text)) throw new CertswapError(ErrorCodes.HOOK_FAILED, `hook: ${h.pidFile} holds no process id`, { path: h.pidFile });
     try {
       process.kill(Number(text), h.signal);
