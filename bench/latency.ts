@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { validatePair } from '../dist/index.js';
-import { fsOps, useBlockingIo } from '../dist/fs.js';
+import { fsOps, useBlockingIo } from '../dist/io/fs.js';
 import { naiveInstall } from '../test/powerloss/naive-swap.mjs';
 import type { BenchFs } from './filesystems.js';
 import { storeWithTwo, type BenchPair } from './fixture.js';

@@ -1,12 +1,12 @@
 /**
- * The PEM framing src/pem.ts had before its linear rewrite, unchanged but for line wrapping: the
+ * The PEM framing src/pki/pem.ts had before its linear rewrite, unchanged but for line wrapping: the
  * "before" of section 8. Its lazy `[\s\S]*?` rescans to the end of the input from every BEGIN
  * line, and /=+$/ in its base64 check is quadratic on a run of `=` followed by anything else.
  * test/pem.test.ts holds its own copy as the reference oracle, so that the unit test does not
  * depend on the bench.
  */
 import { CertswapError, ErrorCodes, type FileRole } from '../src/errors.js';
-import type { PemBlock } from '../src/pem.js';
+import type { PemBlock } from '../src/pki/pem.js';
 
 const BLOCK = /-----BEGIN ([A-Z0-9][A-Z0-9 ]*)-----\r?\n([\s\S]*?)-----END ([A-Z0-9][A-Z0-9 ]*)-----/g;
 const BASE64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;

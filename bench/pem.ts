@@ -1,6 +1,6 @@
 /**
  * Section 8: PEM framing under hostile input. The time to refuse 1 MiB shaped to make framing
- * quadratic, with src/pem.ts (a forward scan) and with the regex framing it replaced
+ * quadratic, with src/pki/pem.ts (a forward scan) and with the regex framing it replaced
  * (bench/pem-regex.ts), each against parsing a legitimate 1 MiB bundle of certificates with the
  * same code in the same run. In process; imports src/ (through tsx), not dist/, so that a run on
  * its own measures the source as it is.
@@ -15,7 +15,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { isCertswapError } from '../src/errors.js';
-import { parsePem } from '../src/pem.js';
+import { parsePem } from '../src/pki/pem.js';
 import { makePair } from '../test/helpers/certs.js';
 import { regexParsePem } from './pem-regex.js';
 import { ratio, round, summarise, timeEach, type Summary } from './stats.js';
@@ -30,7 +30,7 @@ export interface PemRow {
   /** What both implementations made of it: "N blocks" or the problem after "not PEM: ". */
   outcome: string;
   after: Summary;
-  /** after / the legitimate bundle, parsed by src/pem.ts. */
+  /** after / the legitimate bundle, parsed by src/pki/pem.ts. */
   afterX: number;
   before: {
     sizeKiB: number;

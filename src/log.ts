@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import pino from 'pino';
-import type { Log } from './context.js';
+import type { Log } from './store/context.js';
 
 export interface LoggerOptions {
   level?: string;

@@ -1,7 +1,7 @@
 /** Argument parsing only: turns argv into a command and typed options, or a usage error. */
 import { parseArgs } from 'node:util';
-import { parseGeneration } from '../layout.js';
-import type { ExtendedKeyUsage } from '../validate.js';
+import { parseGeneration } from '../store/layout.js';
+import type { ExtendedKeyUsage } from '../pki/validate.js';
 
 export const COMMANDS = ['install', 'stage', 'activate', 'commit', 'rollback', 'prune', 'status', 'verify', 'recover', 'agent', 'renew'] as const;
 /** Commands that work from an agent configuration instead of one --dir. */

@@ -1,8 +1,8 @@
 /** Human-readable renderings of command results. JSON output is the result objects themselves. */
-import type { StoreStatus } from '../status.js';
-import type { RecoverResult } from '../recover.js';
-import type { PruneResult } from '../prune.js';
-import type { CertInfo } from '../cert-info.js';
+import type { StoreStatus } from '../store/ops/status.js';
+import type { RecoverResult } from '../store/ops/recover.js';
+import type { PruneResult } from '../store/ops/prune.js';
+import type { CertInfo } from '../pki/cert-info.js';
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);

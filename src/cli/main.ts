@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The certswap executable. */
 import { parseCli } from './args.js';
-import { latchSignals, type SignalLatch } from '../manager/signal-latch.js';
+import { latchSignals, type SignalLatch } from '../agent/signal-latch.js';
 
 const argv = process.argv.slice(2);
 
@@ -23,10 +23,10 @@ function agentLatch(): SignalLatch | undefined {
 const signals = agentLatch();
 
 // No top-level await: this file is also the entry of the CommonJS bundle (scripts/build-cli.mjs).
-void Promise.all([import('./run.js'), import('../fs.js')])
+void Promise.all([import('./run.js'), import('../io/fs.js')])
   .then(([{ run }, { useBlockingIo }]) => {
     // One command, or the agent: nothing else runs on this event loop while it waits for an
-    // fsync, so thread-pool round trips would only add latency (src/fs.ts, blockingOps).
+    // fsync, so thread-pool round trips would only add latency (src/io/fs.ts, blockingOps).
     useBlockingIo();
     return run(argv, {
       out: (t) => process.stdout.write(t),

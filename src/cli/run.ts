@@ -3,15 +3,15 @@
  * Exit 0 on success, 1 when the operation is refused or fails, 2 on a usage error.
  */
 import { createRequire } from 'node:module';
-import { GenerationStore } from '../store.js';
-import { readInputFile, readPairFiles } from '../input.js';
-import { silentLog, type Log } from '../context.js';
+import { GenerationStore } from '../store/store.js';
+import { readInputFile, readPairFiles } from '../io/input.js';
+import { silentLog, type Log } from '../store/context.js';
 import { toCertswapError } from '../errors.js';
-import type { ValidationOptions } from '../validate.js';
+import type { ValidationOptions } from '../pki/validate.js';
 import { parseCli, UsageError, type CliArgs } from './args.js';
 import { USAGE } from './usage.js';
 import { formatPrune, formatRecover, formatStatus, formatVerify } from './format.js';
-import type { SignalLatch } from '../manager/signal-latch.js';
+import type { SignalLatch } from '../agent/signal-latch.js';
 
 export interface Io {
   out(text: string): void;
@@ -46,7 +46,7 @@ async function validation(args: CliArgs): Promise<ValidationOptions> {
 
 /** `agent` and `renew`: the renewal agent, loaded only for these commands. */
 async function executeAgent(args: CliArgs, io: Io): Promise<number> {
-  const { demoConfig, loadConfigFile } = await import('../manager/config.js');
+  const { demoConfig, loadConfigFile } = await import('../agent/config.js');
   const config = args.config !== undefined ? await loadConfigFile(args.config) : demoConfig();
   const { createLogger, LOG_LEVELS } = await import('../log.js');
   // The agent logs at the configuration's level unless --log-level or the environment says otherwise.
@@ -54,10 +54,10 @@ async function executeAgent(args: CliArgs, io: Io): Promise<number> {
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`unknown log level ${JSON.stringify(level)}`);
   const log = createLogger({ level, pretty: process.stderr.isTTY === true });
   if (args.command === 'agent') {
-    const { runAgent } = await import('../manager/agent.js');
+    const { runAgent } = await import('../agent/agent.js');
     return runAgent(config, log, io.signals);
   }
-  const { CertificateManager } = await import('../manager/manager.js');
+  const { CertificateManager } = await import('../agent/manager.js');
   const manager = new CertificateManager(config, { log });
   await manager.start();
   const names = args.name !== undefined ? [args.name] : config.certificates.map((c) => c.name);

@@ -11,8 +11,8 @@ import { X509Certificate } from 'node:crypto';
 import fse from 'fs-extra';
 import path from 'node:path';
 import tls from 'node:tls';
-import { CertificateManager } from '../../src/manager/manager.js';
-import { parseConfig } from '../../src/manager/config.js';
+import { CertificateManager } from '../../src/agent/manager.js';
+import { parseConfig } from '../../src/agent/config.js';
 import { freePort, until, which } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import fse from 'fs-extra';
 import path from 'node:path';
 import { GenerationStore, ErrorCodes, StoreWatcher, watchStore, type StoreChange } from '../../src/index.js';
-import { fsOps } from '../../src/fs.js';
+import { fsOps } from '../../src/io/fs.js';
 import { makePair, type Pair } from '../helpers/certs.js';
 import { certswap, until } from '../helpers/proc.js';
 import { storeDir } from '../helpers/tmp.js';

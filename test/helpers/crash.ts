@@ -4,7 +4,7 @@
  * died (the page cache keeps what was done). Closing descriptors still works, so the flock is
  * released as the kernel would release a dead process's lock.
  */
-import { fsOps, O } from '../../src/fs.js';
+import { fsOps, O } from '../../src/io/fs.js';
 import { MUTATING_OPS } from './faults.js';
 
 export class Crashed extends Error {

@@ -2,7 +2,7 @@
  * Fault injection through the file system seam: the k-th mutating call (counting from 1) fails
  * with the given errno, before it has any effect. No mocking framework: fsOps is a plain object.
  */
-import { fsOps, O, type MutatingOp } from '../../src/fs.js';
+import { fsOps, O, type MutatingOp } from '../../src/io/fs.js';
 
 export const MUTATING_OPS: MutatingOp[] = ['open', 'write', 'fsync', 'fchmod', 'mkdir', 'chmod', 'rename', 'symlink', 'unlink', 'rmdir', 'rm'];
 

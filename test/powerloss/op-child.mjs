@@ -6,8 +6,8 @@
 // Prints one JSON line {"ok": true, "calls": [...]} if the operation reported success.
 import fs from 'node:fs';
 import path from 'node:path';
-import { GenerationStore } from '../../dist/store.js';
-import { fsHooks } from '../../dist/fs.js';
+import { GenerationStore } from '../../dist/store/store.js';
+import { fsHooks } from '../../dist/io/fs.js';
 import { naiveInstall } from './naive-swap.mjs';
 
 const spec = JSON.parse(process.argv[2]);

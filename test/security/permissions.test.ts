@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import fse from 'fs-extra';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fsOps } from '../../src/fs.js';
+import { fsOps } from '../../src/io/fs.js';
 import { GenerationStore } from '../../src/index.js';
 import { makePair } from '../helpers/certs.js';
 import { storeDir, tempDir } from '../helpers/tmp.js';

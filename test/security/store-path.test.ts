@@ -1,5 +1,5 @@
 /**
- * The path to the store, checked like sudo's and OpenSSH's safe_path (src/store-dirs.ts), against
+ * The path to the store, checked like sudo's and OpenSSH's safe_path (src/store/store-path.ts), against
  * a real unprivileged user on the real file system: root runs certswap on a path that user can
  * reach, the user plants and flips symlinks and owns directories, and nothing root owns outside
  * the store is ever created, changed or removed. Runs as root only (it needs useradd and setuid).
@@ -9,7 +9,7 @@ import fse from 'fs-extra';
 import path from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { ErrorCodes, GenerationStore } from '../../src/index.js';
-import { fsOps } from '../../src/fs.js';
+import { fsOps } from '../../src/io/fs.js';
 import { makePair, type Pair } from '../helpers/certs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { CLI, certswap, collect, waitForLine, type Result } from '../helpers/proc.js';

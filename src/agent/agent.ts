@@ -1,0 +1,58 @@
+/**
+ * The agent process: recover every store, keep every certificate fresh, renew on SIGHUP, and on
+ * SIGTERM/SIGINT let the running operation finish before exiting. Nothing depends on a signal
+ * handler for safety: a SIGKILL or a power cut in the middle of a rotation is repaired by the
+ * recover that the next start runs.
+ */
+import type { Log } from '../store/context.js';
+import type { AgentConfig } from './config.js';
+import { CertificateManager } from './manager.js';
+import type { AgentSignal, SignalLatch } from './signal-latch.js';
+
+/**
+ * Runs the agent until SIGTERM or SIGINT; resolves 0 after an orderly stop. Signals that arrive
+ * before the manager has started (caught by `latch`, or by the handlers installed here first
+ * thing) are acted on once it has: a SIGHUP becomes a renewal, a SIGTERM/SIGINT a stop before
+ * any renewal. Raises what manager.start() raises (a store that cannot be opened or recovered).
+ */
+export async function runAgent(config: AgentConfig, log: Log, latch?: SignalLatch): Promise<number> {
+  const manager = new CertificateManager(config, { log });
+  // Until start() has finished there is nothing to renew or stop: remember what was asked.
+  let started = false;
+  let renewAsked = false;
+  let stopAsked = false;
+  let stopping: Promise<void> | undefined;
+  const onHup = (): void => {
+    const when = started ? 'now' : 'once started';
+    log.info({ event: 'signal', signal: 'SIGHUP' }, `renewing every certificate ${when}`);
+    if (started) manager.renewAll();
+    else renewAsked = true;
+  };
+  const onStop = (signal: NodeJS.Signals): void => {
+    log.info({ event: 'signal', signal }, 'stopping after the operation in progress');
+    if (started) stopping ??= manager.stop();
+    else stopAsked = true;
+  };
+  const handlers: Record<AgentSignal, (signal: NodeJS.Signals) => void> = {
+    SIGHUP: onHup,
+    SIGTERM: onStop,
+    SIGINT: onStop,
+  };
+  // The real handlers go in before the latch comes out, so that no signal finds neither.
+  for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
+  for (const signal of latch?.release() ?? []) handlers[signal](signal);
+  try {
+    await manager.start();
+    started = true;
+    const certificates = config.certificates.map((c) => ({ name: c.name, dir: c.dir }));
+    log.info({ event: 'start', certificates }, `agent started (pid ${process.pid})`);
+    if (stopAsked) stopping = manager.stop();
+    else if (renewAsked) manager.renewAll();
+    await manager.run();
+    await stopping;
+  } finally {
+    for (const [signal, handler] of Object.entries(handlers)) process.off(signal, handler);
+  }
+  log.info({ event: 'stop' }, 'agent stopped');
+  return 0;
+}

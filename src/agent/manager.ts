@@ -1,0 +1,258 @@
+/**
+ * CertificateManager: keeps one or more named certificates fresh, each in its own store.
+ *
+ * ensureCertificate(name) decides whether a renewal is due and, if so:
+ *   provision -> stage (validated in place) -> activate on trial (one rename) -> post-activation
+ *   check -> commit -> hooks -> prune; or, if the check fails, roll back -> hooks.
+ * Any failure leaves the old generation active (the store guarantees it) and is retried by run()
+ * with exponential backoff and jitter. One operation per certificate at a time: an in-process
+ * queue here, the store's flock across processes.
+ */
+import path from 'node:path';
+import { CertswapError, ErrorCodes, toCertswapError } from '../errors.js';
+import { silentLog, type Log } from '../store/context.js';
+import { makeDir, removeTree } from '../io/durable.js';
+import { DIR_MODE, provisionName } from '../store/layout.js';
+import { GenerationStore } from '../store/store.js';
+import type { CertInfo } from '../pki/cert-info.js';
+import { readInputFile } from '../io/input.js';
+import type { AgentConfig, CertificateConfig } from './config.js';
+import { systemClock, type Clock } from './clock.js';
+import { createProvisioner } from './provisioners/create.js';
+import { matchesIdentity, type Provisioner } from './provisioners/provisioner.js';
+import { backoffDelay, renewalTime } from './schedule.js';
+import { runCheck } from './check.js';
+import { runHooks, type HookEvent } from './hooks.js';
+
+export type RenewReason = 'no active generation' | 'forced' | 'renewal due' | 'identity changed' | string;
+
+export interface EnsureResult {
+  name: string;
+  /** Null when nothing was due. */
+  renewed: { generation: number; reason: RenewReason; fingerprint: string; notAfter: string } | null;
+  /** The active generation afterwards. */
+  generation: number;
+  /** When the next renewal is due. */
+  nextRenewal: Date;
+}
+
+interface Managed {
+  config: CertificateConfig;
+  store: GenerationStore;
+  provisioner: Provisioner;
+  queue: Promise<unknown>;
+}
+
+export interface ManagerOptions {
+  clock?: Clock;
+  log?: Log;
+  random?: () => number;
+}
+
+export class CertificateManager {
+  private readonly managed = new Map<string, Managed>();
+  private readonly clock: Clock;
+  private readonly log: Log;
+  private readonly random: () => number;
+  private stopping = false;
+  private wake = new AbortController();
+  private readonly forced = new Set<string>();
+  private readonly forcedRetry = new Set<string>();
+
+  constructor(
+    readonly config: AgentConfig,
+    opts: ManagerOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? silentLog;
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** Opens every store and runs its start-up recovery (rolls back an uncommitted trial). */
+  async start(): Promise<void> {
+    for (const c of this.config.certificates) {
+      const store = await GenerationStore.open(c.dir, {
+        now: () => this.clock.now(),
+        log: this.log,
+        validation: { requireEku: c.usages },
+      });
+      const provisioner = await createProvisioner(c.provisioner);
+      this.managed.set(c.name, { config: c, store, provisioner, queue: Promise.resolve() });
+      const r = await store.recover();
+      if (r.trialRolledBack || r.repointed || r.leftoversRemoved.length || r.problems.length) {
+        this.log.warn({ event: 'recover', cert: c.name, ...r }, `recovered ${c.name}`);
+      }
+    }
+  }
+
+  store(name: string): GenerationStore {
+    return this.get(name).store;
+  }
+
+  private get(name: string): Managed {
+    const m = this.managed.get(name);
+    if (!m) throw new CertswapError(ErrorCodes.BAD_ARGUMENT, `no certificate named ${JSON.stringify(name)} (call start() first?)`);
+    return m;
+  }
+
+  /** Runs `fn` after every earlier operation on the same certificate: the in-process queue. */
+  private serialise<T>(m: Managed, fn: () => Promise<T>): Promise<T> {
+    const next = m.queue.then(fn, fn);
+    m.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Renews `name` if it is due (or `force`); see the module comment for the steps. */
+  ensureCertificate(name: string, opts: { force?: boolean } = {}): Promise<EnsureResult> {
+    const m = this.get(name);
+    return this.serialise(m, async () => {
+      try {
+        return await this.ensure(m, opts.force ?? false);
+      } catch (err) {
+        const e = toCertswapError(err);
+        this.log.warn({ event: 'renew-failed', cert: name, code: e.code, generation: e.generation }, `renewing ${name} failed (${e.code}): ${e.message}`);
+        throw e;
+      }
+    });
+  }
+
+  private async due(m: Managed, force: boolean): Promise<{ reason: RenewReason | null; info?: CertInfo; generation?: number }> {
+    let v;
+    try {
+      v = await m.store.verify();
+    } catch (err) {
+      const e = toCertswapError(err);
+      if (e.code === ErrorCodes.NO_ACTIVE) return { reason: 'no active generation' };
+      // Expired, not yet valid, key mismatch, incomplete: renew now rather than wait.
+      if (e.code.startsWith('CERTSWAP_')) return { reason: e.code };
+      throw e;
+    }
+    if (force) return { reason: 'forced', ...v };
+    if (!matchesIdentity(v.info, m.config.identity)) return { reason: 'identity changed', ...v };
+    if (this.clock.now() >= renewalTime(v.info, m.config.renew)) return { reason: 'renewal due', ...v };
+    return { reason: null, ...v };
+  }
+
+  private async ensure(m: Managed, force: boolean): Promise<EnsureResult> {
+    const c = m.config;
+    // A trial still pending here is one whose rollback failed earlier: finish it first, or every
+    // later activation would be refused.
+    if ((await m.store.pendingTrial()) !== null) {
+      const back = await m.store.rollback();
+      this.log.warn({ event: 'rollback', cert: c.name, generation: back.generation }, `${c.name}: rolled back a trial left pending`);
+    }
+    const d = await this.due(m, force);
+    if (d.reason === null) return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: renewalTime(d.info!, c.renew) };
+    this.log.info({ event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null }, `renewing ${c.name}: ${d.reason}`);
+
+    // 1. Provision into a private work directory inside the store; it is a leftover that
+    //    recover removes if we die here.
+    const workDir = path.join(m.store.dir, provisionName());
+    await makeDir(workDir, DIR_MODE);
+    let input;
+    try {
+      input = await m.provisioner.provision({
+        identity: c.identity,
+        workDir,
+        clock: this.clock,
+        log: this.log,
+        currentKey: async () => (d.generation === undefined ? null : (await m.store.readActive()).key),
+      });
+    } finally {
+      await removeTree(workDir).catch(() => undefined);
+    }
+    // 2. Stage: written, fsynced, validated as read back. A refused pair changes nothing.
+    const { generation, pair } = await m.store.stage(input, { expectName: c.identity.commonName, requireEku: c.usages });
+    // 3. Activate (one rename) on trial when there is a check to pass: a crash before the commit
+    //    is rolled back by the next recover.
+    await m.store.activate(generation, { trial: c.check !== undefined });
+    // 4. The check, then commit, or roll back.
+    if (c.check) {
+      try {
+        const active = await m.store.readActive();
+        await runCheck({ ...c.check, tls: c.check.tls && { ...c.check.tls, ca: c.check.tls.ca ? await readInputFile(c.check.tls.ca, 'ca') : undefined } }, active);
+      } catch (err) {
+        const e = toCertswapError(err);
+        const back = await m.store.rollback();
+        this.log.warn({ event: 'rollback', cert: c.name, generation: back.generation, failed: generation, code: e.code }, `check failed, rolled back ${c.name}: ${e.message}`);
+        await this.hooks(m, 'rollback', back.generation);
+        throw e;
+      }
+      await m.store.commit();
+    }
+    // 5. Tell consumers, then prune (never the active generation or its rollback target).
+    await this.hooks(m, 'activate', generation);
+    const pruned = await m.store.prune(c.keep);
+    const info = pair.info;
+    this.log.info(
+      { event: 'rotated', cert: c.name, generation, fingerprint: info.fingerprint, notAfter: info.notAfter, pruned: pruned.removed },
+      `rotated ${c.name}: generation ${generation}, sha256 ${info.fingerprint.slice(0, 23)}..., expires ${info.notAfter}`,
+    );
+    return {
+      name: c.name,
+      renewed: { generation, reason: d.reason, fingerprint: info.fingerprint, notAfter: info.notAfter },
+      generation,
+      nextRenewal: renewalTime(info, c.renew),
+    };
+  }
+
+  private async hooks(m: Managed, event: HookEvent, generation: number | null): Promise<void> {
+    if (!m.config.hooks) return;
+    try {
+      await runHooks(m.config.hooks, event, { CERTSWAP_NAME: m.config.name, CERTSWAP_DIR: m.store.dir, CERTSWAP_GENERATION: String(generation ?? '') }, this.clock);
+    } catch (err) {
+      // The switch stands; a consumer that did not reload keeps serving the previous valid pair.
+      this.log.error({ event: 'hook', cert: m.config.name, hook: event, code: toCertswapError(err).code }, (err as Error).message);
+    }
+  }
+
+  /** Asks the loop to renew every certificate now (SIGHUP, `certswap renew`). */
+  renewAll(): void {
+    for (const name of this.managed.keys()) this.forced.add(name);
+    this.wake.abort();
+  }
+
+  /**
+   * Keeps every certificate fresh until stop(): ensure, then sleep until the next renewal (or,
+   * after a failure, a backoff delay), waking early for renewAll() and stop().
+   */
+  async run(): Promise<void> {
+    const next = new Map<string, number>();
+    const attempts = new Map<string, number>();
+    while (!this.stopping) {
+      for (const [name, m] of this.managed) {
+        if (this.stopping) break;
+        const asked = this.forced.delete(name);
+        if (!asked && (next.get(name) ?? 0) > this.clock.now().getTime()) continue;
+        // A forced renewal that failed stays forced for its retries: the certificate may not be
+        // due, but the operator (or SIGHUP) asked for a new one.
+        const force = asked || this.forcedRetry.delete(name);
+        try {
+          const r = await this.ensureCertificate(name, { force });
+          attempts.set(name, 0);
+          next.set(name, r.nextRenewal.getTime());
+        } catch (err) {
+          const e = toCertswapError(err);
+          if (force) this.forcedRetry.add(name);
+          const n = (attempts.get(name) ?? 0) + 1;
+          attempts.set(name, n);
+          const wait = backoffDelay(n, m.config.retry, this.random);
+          next.set(name, this.clock.now().getTime() + wait);
+          this.log.info({ event: 'retry', cert: name, code: e.code, attempt: n, retryInMs: wait }, `retrying ${name} in ${(wait / 1000).toFixed(1)} s`);
+        }
+      }
+      if (this.stopping) break;
+      const soonest = Math.min(...next.values()) - this.clock.now().getTime();
+      if (this.wake.signal.aborted) this.wake = new AbortController();
+      if (this.forced.size === 0) await this.clock.sleep(Math.max(0, Math.min(soonest, 3_600_000)), this.wake.signal);
+      if (this.wake.signal.aborted) this.wake = new AbortController();
+    }
+  }
+
+  /** Stops run(): the operation in progress finishes (a staging directory is never left behind). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake.abort();
+    await Promise.all([...this.managed.values()].map((m) => m.queue));
+  }
+}

@@ -1,0 +1,34 @@
+/** Where new pairs come from. Every provisioner returns the bytes stage() takes. */
+import type { CertInfo } from '../../pki/cert-info.js';
+import type { Log } from '../../store/context.js';
+import type { PairInput } from '../../pki/validate.js';
+import type { Clock } from '../clock.js';
+import { isIpAddress } from '../../pki/keys.js';
+
+export interface Identity {
+  commonName: string;
+  /** DNS names and IP addresses. */
+  sans: string[];
+}
+
+export interface ProvisionRequest {
+  identity: Identity;
+  /** A private 0700 directory inside the store, removed afterwards: the only place a provisioner may write. */
+  workDir: string;
+  clock: Clock;
+  log?: Log;
+  /** The active generation's private key, for a provisioner configured to keep the key. */
+  currentKey?: () => Promise<Buffer | null>;
+}
+
+export interface Provisioner {
+  readonly type: string;
+  /** A new certificate and key for the identity. Raises CERTSWAP_PROVISION_FAILED. */
+  provision(req: ProvisionRequest): Promise<PairInput>;
+}
+
+/** Whether a certificate's subject CN and SANs are exactly the identity's. */
+export function matchesIdentity(info: Pick<CertInfo, 'commonName' | 'sans'>, identity: Identity): boolean {
+  const want = new Set(identity.sans.map((s) => (isIpAddress(s) ? `IP:${s}` : `DNS:${s}`)));
+  return info.commonName === identity.commonName && info.sans.length === want.size && info.sans.every((s) => want.has(s));
+}

@@ -1,0 +1,95 @@
+/**
+ * Reading the files a user or provisioner hands to stage/install. They are untrusted: a FIFO must
+ * not hang us, a 1 GiB sparse file must not be read, a directory must be named as such.
+ */
+import { CertswapError, ErrorCodes, errnoCode, type FileRole } from '../errors.js';
+import { closeInBackground, fsOps, O, type Stats } from './fs.js';
+import { MAX_INPUT_BYTES, type PairInput } from '../pki/validate.js';
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ELOOP: 'is a symbolic link or has too many levels of them',
+  ENOTDIR: 'a path component is not a directory',
+};
+
+/**
+ * Reads at most MAX_INPUT_BYTES of a regular file. Raises CERTSWAP_INPUT_NOT_FILE (directory,
+ * FIFO, device), CERTSWAP_INPUT_TOO_LARGE, or the errno code (ENOENT, EACCES, ELOOP) with the
+ * file named. `noFollow` refuses a symlink as the last component (files inside the store);
+ * `check` sees the descriptor's fstat before anything else is decided (the store's own rules).
+ */
+export async function readInputFile(
+  file: string,
+  role: FileRole,
+  opts: { noFollow?: boolean; check?: (st: Stats) => void } = {},
+): Promise<Buffer> {
+  let fd: number;
+  try {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer appears.
+    fd = await fsOps.open(file, O.O_RDONLY | O.O_NONBLOCK | O.O_NOCTTY | (opts.noFollow ? O.O_NOFOLLOW : 0));
+  } catch (err) {
+    const code = errnoCode(err) ?? 'CERTSWAP_INTERNAL';
+    throw new CertswapError(code, `${role} ${file}: ${REASONS[code] ?? (err as Error).message}`, {
+      file: role,
+      path: file,
+      syscall: 'open',
+      cause: err,
+    });
+  }
+  try {
+    const st = await fsOps.fstat(fd);
+    opts.check?.(st);
+    if (st.isDirectory()) throw notFile(role, file, 'is a directory');
+    if (!st.isFile()) throw notFile(role, file, 'is not a regular file');
+    if (st.size > MAX_INPUT_BYTES) throw tooLarge(role, file);
+    // Sized by fstat plus one byte, so that EOF is seen in the same buffer; a file that grew
+    // since fstat gets a bigger buffer, up to one byte past the cap, which is then refused.
+    let buf = Buffer.allocUnsafe(st.size + 1);
+    let len = 0;
+    for (;;) {
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_INPUT_BYTES + 1));
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      const n = await fsOps.read(fd, buf, len, buf.length - len);
+      if (n === 0) break;
+      len += n;
+      if (len > MAX_INPUT_BYTES) throw tooLarge(role, file);
+    }
+    return buf.subarray(0, len);
+  } finally {
+    closeInBackground(fd);
+  }
+}
+
+function tooLarge(role: FileRole, file: string): CertswapError {
+  return new CertswapError(ErrorCodes.INPUT_TOO_LARGE, `${role} ${file}: larger than ${MAX_INPUT_BYTES} bytes`, { file: role, path: file });
+}
+
+function notFile(role: FileRole, file: string, what: string): CertswapError {
+  return new CertswapError(ErrorCodes.INPUT_NOT_FILE, `${role} ${file}: ${what}`, { file: role, path: file });
+}
+
+export interface PairFiles {
+  cert: string;
+  key: string;
+  ca?: string | undefined;
+}
+
+/** Reads a certificate, key and optional CA bundle from the given paths, ready for stage. */
+export async function readPairFiles(files: PairFiles): Promise<PairInput> {
+  const input: PairInput = {
+    cert: await readInputFile(files.cert, 'cert'),
+    key: await readInputFile(files.key, 'key'),
+    certPath: files.cert,
+    keyPath: files.key,
+  };
+  if (files.ca !== undefined) {
+    input.ca = await readInputFile(files.ca, 'ca');
+    input.caPath = files.ca;
+  }
+  return input;
+}
