@@ -53,6 +53,9 @@ export const ErrorCodes = {
 
 export type CertswapCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/** What a reported problem carries: a certswap code, or the errno code of a file system error. */
+export type ErrorCode = CertswapCode | `E${string}` | 'CERTSWAP_INTERNAL';
+
 /** Which input or stored file an error is about; lets messages name the file. */
 export type FileRole = 'cert' | 'key' | 'ca' | 'trust' | 'config';
 

@@ -8,11 +8,8 @@
  * with exponential backoff and jitter. One operation per certificate at a time: an in-process
  * queue here, the store's flock across processes.
  */
-import path from 'node:path';
 import { CertswapError, ErrorCodes, toCertswapError } from '../errors.js';
 import { silentLog, type Log } from '../store/context.js';
-import { makeDir, removeTree } from '../io/durable.js';
-import { DIR_MODE, provisionName } from '../store/layout.js';
 import { GenerationStore } from '../store/store.js';
 import type { CertInfo } from '../pki/cert-info.js';
 import { readInputFile } from '../io/input.js';
@@ -145,22 +142,17 @@ export class CertificateManager {
     if (d.reason === null) return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: renewalTime(d.info!, c.renew) };
     this.log.info({ event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null }, `renewing ${c.name}: ${d.reason}`);
 
-    // 1. Provision into a private work directory inside the store; it is a leftover that
-    //    recover removes if we die here.
-    const workDir = path.join(m.store.dir, provisionName());
-    await makeDir(workDir, DIR_MODE);
-    let input;
-    try {
-      input = await m.provisioner.provision({
+    // 1. Provision into a private work directory the store gives (inside it, 0700); it is a
+    //    leftover that recover removes if we die here.
+    const input = await m.store.withWorkDir((workDir) =>
+      m.provisioner.provision({
         identity: c.identity,
         workDir,
         clock: this.clock,
         log: this.log,
         currentKey: async () => (d.generation === undefined ? null : (await m.store.readActive()).key),
-      });
-    } finally {
-      await removeTree(workDir).catch(() => undefined);
-    }
+      }),
+    );
     // 2. Stage: written, fsynced, validated as read back. A refused pair changes nothing.
     const { generation, pair } = await m.store.stage(input, { expectName: c.identity.commonName, requireEku: c.usages });
     // 3. Activate (one rename) on trial when there is a check to pass: a crash before the commit

@@ -146,7 +146,7 @@ export async function renameAllDurable(dir: string, pairs: Array<[string, string
  * Removes a tree that is already out of the on-disk contract (a staging or trash directory).
  * Not durable and need not be: if the removal is lost in a crash, recovery removes it again.
  */
-export async function removeTree(dir: string): Promise<void> {
+export async function removeTree(dir: string | Buffer): Promise<void> {
   await fsOps.rm(dir);
 }
 

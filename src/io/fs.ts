@@ -96,9 +96,9 @@ export const fsOps = {
     mutated('rmdir', path);
   },
   /** Recursive removal; used only on names that are already out of the contract (trash, staging). */
-  async rm(path: string): Promise<void> {
+  async rm(path: string | Buffer): Promise<void> {
     await fs.promises.rm(path, { recursive: true, force: true });
-    mutated('rm', path);
+    mutated('rm', path.toString());
   },
   /**
    * rm, with blocking calls, for many small trees (pruned generations: a few files each), where
@@ -110,7 +110,7 @@ export const fsOps = {
    * directory it points to), and entries are typed by readdir without following them. Nothing
    * can swap a directory for a link between the two calls: the store is writable only by us.
    */
-  rmSync(path: string): void {
+  rmSync(path: string | Buffer): void {
     let st: fs.Stats;
     try {
       st = fs.lstatSync(path);
@@ -120,22 +120,27 @@ export const fsOps = {
     }
     if (!st.isDirectory()) {
       fs.unlinkSync(path);
-      mutated('rm', path);
+      mutated('rm', path.toString());
       return;
     }
-    for (const e of fs.readdirSync(path, { withFileTypes: true })) {
-      const p = `${path}/${e.name}`;
+    // Names as bytes: a name that is not UTF-8 (a provisioner may leave one) must still be removed,
+    // and as a string it would become U+FFFD and name nothing.
+    const base = Buffer.concat([Buffer.from(path), Buffer.from('/')]);
+    for (const e of fs.readdirSync(path, { withFileTypes: true, encoding: 'buffer' })) {
+      const p = Buffer.concat([base, e.name]);
       // Node's own recursive rm lstats each entry and unlinks links; it is the generic path.
       if (e.isDirectory()) fs.rmSync(p, { recursive: true, force: true });
       else fs.unlinkSync(p);
     }
     fs.rmdirSync(path);
-    mutated('rm', path);
+    mutated('rm', path.toString());
   },
   readlink: (path: string): Promise<string> => fs.promises.readlink(path),
   readdir: (path: string): Promise<string[]> => fs.promises.readdir(path),
   /** Names with their types as the directory entry gives them (a link is a link, never followed). */
   readdirTypes: (path: string): Promise<fs.Dirent[]> => fs.promises.readdir(path, { withFileTypes: true }),
+  /** Names as bytes, for removing what we did not name (a name need not be UTF-8). */
+  readdirBuffers: (path: string): Promise<Buffer[]> => fs.promises.readdir(path, { encoding: 'buffer' }),
   lstat: (path: string): Promise<fs.Stats> => fs.promises.lstat(path),
   stat: (path: string): Promise<fs.Stats> => fs.promises.stat(path),
   /**
@@ -144,7 +149,7 @@ export const fsOps = {
    * Only for status over many generations, where thread-pool round trips would cost more than the
    * reads (status yields to the event loop between batches).
    */
-  readSmallSync(path: string, maxBytes: number): Buffer | null {
+  readSmallSync(path: string, maxBytes: number, check?: (st: fs.Stats) => void): Buffer | null {
     let fd: number;
     try {
       // O_NONBLOCK: a FIFO planted at the name opens at once and is refused below, never read.
@@ -154,7 +159,9 @@ export const fsOps = {
       throw err;
     }
     try {
-      if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL', path });
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL', path });
+      check?.(st);
       const buf = Buffer.allocUnsafe(maxBytes);
       let len = 0;
       for (let n; len < maxBytes && (n = fs.readSync(fd, buf, len, maxBytes - len, null)) > 0; ) len += n;
@@ -163,6 +170,8 @@ export const fsOps = {
       fs.closeSync(fd);
     }
   },
+  /** lstat with a blocking call (status, per generation, beside readSmallSync). */
+  lstatSync: (path: string): fs.Stats => fs.lstatSync(path),
   /** inotify on Linux; throws (ENOSPC, EMFILE, ENOSYS) where no watch can be had. */
   watch: (path: string, persistent: boolean, listener: (event: string, name: string | null) => void): fs.FSWatcher =>
     fs.watch(path, { persistent }, listener),
@@ -227,6 +236,7 @@ const blockingOps: Partial<typeof fsOps> = {
   readlink: async (path) => fs.readlinkSync(path),
   readdir: async (path) => fs.readdirSync(path),
   readdirTypes: async (path) => fs.readdirSync(path, { withFileTypes: true }),
+  readdirBuffers: async (path) => fs.readdirSync(path, { encoding: 'buffer' }),
   lstat: async (path) => fs.lstatSync(path),
   stat: async (path) => fs.statSync(path),
 };

@@ -29,9 +29,13 @@ function trusted(uid: number, self: number): boolean {
   return uid === 0 || uid === self;
 }
 
-/** Writable by someone other than its owner and root: others, or a group other than root's. */
+/**
+ * Writable by anyone but its owner: group or others. The group bits are what an access ACL's mask
+ * shows, so a directory that an ACL lets another user write is refused too, and no group is
+ * exempt (containers run users in group 0).
+ */
 function writableByOthers(st: Stats): boolean {
-  return (st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && st.gid !== 0);
+  return (st.mode & 0o022) !== 0;
 }
 
 function unsafe(where: string, message: string): CertswapError {
@@ -73,20 +77,38 @@ export interface StoreDirCheck {
   rootOwnedStore?: boolean;
 }
 
+/** A path's components as the kernel reads them: '.' and '..' kept, empty ones dropped. */
+function components(p: string): string[] {
+  return p.split('/').filter((c) => c !== '' && c !== '.');
+}
+
 /**
- * Walks the store path from `/`, creating missing directories with `create`, and checks every
- * component as the module comment says. Raises CERTSWAP_UNSAFE_STORE naming the component and
- * what is wrong with it, or ENOENT if the store is missing and `create` is false.
+ * Walks the store path from `/` the way the kernel resolves it, creating missing directories with
+ * `create`, and checks every component as the module comment says. Returns the store's real path
+ * (no links, no '..'), which is the path every later call uses: a path that passed the check
+ * textually but resolved elsewhere (a link followed by '..') can never be used.
+ * Raises CERTSWAP_UNSAFE_STORE naming the component and what is wrong with it, or ENOENT if the
+ * store is missing and `create` is false.
  */
-export async function checkStorePath(dir: string, opts: StoreDirCheck): Promise<void> {
+export async function checkStorePath(dir: string, opts: StoreDirCheck): Promise<string> {
   const self = process.geteuid?.() ?? 0;
-  let rest = path.resolve(dir).split('/').filter(Boolean);
+  // A relative path starts at the working directory, which the kernel keeps as a real path.
+  let rest = components(path.isAbsolute(dir) ? dir : `${process.cwd()}/${dir}`);
+  // `cur` is always a real path: each component was lstat'ed as a real directory before it was
+  // appended, so '..' is its dirname, exactly as the kernel takes it.
   let cur = '/';
   let st = await fsOps.lstat('/');
   let links = 0;
   while (rest.length > 0) {
+    const name = rest[0]!;
+    if (name === '..') {
+      cur = path.dirname(cur);
+      st = await fsOps.lstat(cur);
+      rest = rest.slice(1);
+      continue;
+    }
     if (!trusted(st.uid, self)) throw unsafe(cur, `${cur} belongs to uid ${st.uid}: a directory above the store must belong to root or to this user`);
-    const next = path.join(cur, rest[0]!);
+    const next = path.join(cur, name);
     const sticky = (st.mode & 0o1000) !== 0;
     // Refused before anything is created in it: a refused command leaves no trace.
     if (writableByOthers(st) && !sticky) {
@@ -107,10 +129,13 @@ export async function checkStorePath(dir: string, opts: StoreDirCheck): Promise<
       if (rest.length === 1) throw unsafe(next, `${next} is a symbolic link: give the store's real directory (a link can be repointed)`);
       if (!trusted(child.uid, self)) throw unsafe(next, `${next} is a symbolic link owned by uid ${child.uid}, who could repoint it; refusing to follow it`);
       if (++links > MAX_LINKS) throw unsafe(next, `${next}: too many levels of symbolic links`);
-      // Start again from the link's target: its own path must pass the same checks.
-      rest = [...path.resolve(cur, await fsOps.readlink(next)).split('/').filter(Boolean), ...rest.slice(1)];
-      cur = '/';
-      st = await fsOps.lstat('/');
+      // The target's components replace the link's, read from the link's directory (or from `/`).
+      const target = await fsOps.readlink(next);
+      if (path.isAbsolute(target)) {
+        cur = '/';
+        st = await fsOps.lstat('/');
+      }
+      rest = [...components(target), ...rest.slice(1)];
       continue;
     }
     if (!child.isDirectory()) throw unsafe(next, `${next} is not a directory`);
@@ -125,14 +150,16 @@ export async function checkStorePath(dir: string, opts: StoreDirCheck): Promise<
   if ((st.mode & 0o022) !== 0) {
     throw unsafe(cur, `${cur} is writable by group or others (mode ${modeOf(st)}); chmod 700 it`);
   }
+  return cur;
 }
 
 /**
- * Opens (and with `create`, creates) the store directory and checks the path to it is safe.
- * Raises CERTSWAP_UNSAFE_STORE, or ENOENT if it is missing and `create` is false.
+ * Opens (and with `create`, creates) the store directory and checks the path to it is safe;
+ * returns its real path. Raises CERTSWAP_UNSAFE_STORE, or ENOENT if it is missing and `create`
+ * is false.
  */
-export async function prepareStoreDir(paths: StorePaths, create: boolean): Promise<void> {
-  await checkStorePath(paths.dir, { create, rootOwnedStore: !create });
+export async function prepareStoreDir(dir: string, create: boolean): Promise<string> {
+  return checkStorePath(dir, { create, rootOwnedStore: !create });
 }
 
 /**
@@ -151,7 +178,8 @@ export function checkLayoutDir(st: Stats, where: string, extra: { generation?: n
 
 /**
  * What a file of the layout must be (fstat of the descriptor opened without following links):
- * a regular file, owned by us or root, writable by nobody else. Raises CERTSWAP_UNSAFE_STORE.
+ * a regular file with one name, owned by us or root, writable by nobody else. Raises
+ * CERTSWAP_UNSAFE_STORE.
  */
 export function checkLayoutFile(st: Stats, where: string, extra: { generation?: number } = {}): void {
   const self = process.geteuid?.() ?? 0;
@@ -159,6 +187,9 @@ export function checkLayoutFile(st: Stats, where: string, extra: { generation?: 
   if (!st.isFile()) problem = st.isDirectory() ? 'is a directory, not a file' : 'is not a regular file';
   else if (!trusted(st.uid, self)) problem = `belongs to uid ${st.uid}`;
   else if ((st.mode & 0o022) !== 0) problem = `is writable by group or others (mode ${modeOf(st)})`;
+  // certswap creates every file with O_EXCL and only renames it: a second name is a hard link
+  // someone made, to a file that may live (and be read or changed) outside the store.
+  else if (st.nlink !== 1) problem = `has ${st.nlink} names (a hard link was made to it)`;
   if (problem !== null) throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${where} ${problem}`, { path: where, ...extra });
 }
 

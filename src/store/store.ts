@@ -6,7 +6,9 @@
 import { toCertswapError } from '../errors.js';
 import { silentLog, validationAt, type Log, type StoreContext } from './context.js';
 import { validateFiles } from './generations.js';
-import { StorePaths } from './layout.js';
+import { DIR_MODE, StorePaths, provisionName } from './layout.js';
+import { makeDir, removeTree } from '../io/durable.js';
+import path from 'node:path';
 import { DEFAULT_LOCK_TIMEOUT_MS, acquireLock } from '../io/lock.js';
 import { checkStorePath, prepareStoreDir } from './store-path.js';
 import { stageLocked, type StageResult } from './ops/stage.js';
@@ -52,14 +54,16 @@ export class GenerationStore {
 
   /**
    * Opens the store at `dir`, creating it (0700) unless `create` is false. Raises
-   * CERTSWAP_UNSAFE_STORE if the directory belongs to another user or is writable by others.
+   * CERTSWAP_UNSAFE_STORE if the path to it is not safe (see store-path.ts). `dir` of the result
+   * is the store's real path.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<GenerationStore> {
-    const paths = new StorePaths(dir);
+    let paths: StorePaths;
     try {
-      await prepareStoreDir(paths, options.create ?? true);
+      // Every later call uses the real path the check walked (no links, no '..').
+      paths = new StorePaths(await prepareStoreDir(dir, options.create ?? true));
     } catch (err) {
-      throw toCertswapError(err, { path: paths.dir });
+      throw toCertswapError(err, { path: dir });
     }
     return new GenerationStore({
       paths,
@@ -124,6 +128,28 @@ export class GenerationStore {
       const { generation, pair } = await stageLocked(this.ctx, validated, at);
       return { ...(await activateLocked(this.ctx, generation, { trial: opts.trial }, pair)), staged: generation };
     });
+  }
+
+  /**
+   * Runs `fn` with a private work directory for a provisioner (the new key lives there before it
+   * is staged): <dir>/.provision-<pid>-<random>, 0700, inside the store so that it is on the same
+   * file system and as private as the store. It is removed when `fn` settles; if the process dies
+   * first, it is a leftover that recover or prune removes once this process is gone. No lock is
+   * held: provisioning may take minutes.
+   */
+  async withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+    const dir = path.join(this.paths.dir, provisionName());
+    try {
+      await checkStorePath(this.paths.dir, { create: false });
+      await makeDir(dir, DIR_MODE);
+    } catch (err) {
+      throw toCertswapError(err, { path: dir });
+    }
+    try {
+      return await fn(dir);
+    } finally {
+      await removeTree(dir).catch(() => undefined);
+    }
   }
 
   /** Confirms the activation on trial. Raises CERTSWAP_NO_TRIAL. */

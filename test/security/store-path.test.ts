@@ -342,16 +342,65 @@ describe('store path safety against another local user', function () {
       expect(created, 'left behind by refused commands').to.deep.equal([]);
     });
 
-    it("allowed: group-writable by root's group (0775 root:root), and a sticky directory (1777) above a directory root owns", async () => {
+    it('allowed: a sticky directory (1777) above a directory root owns; refused: group-writable even by root\'s group (an ACL shows as group bits)', async () => {
       const { base, sticky } = await layout();
       const gw = path.join(base, 'gw');
       await fse.mkdir(gw);
       await fse.chmod(gw, 0o775);
-      for (const dir of [path.join(gw, 'store'), path.join(sticky, 'store'), path.join(sticky, 'deeper', 'store')]) {
+      for (const dir of [path.join(sticky, 'store'), path.join(sticky, 'deeper', 'store')]) {
         const r = await certswap(['install', '--dir', dir, ...(await pairArgs())]);
         expect(r.code, `${dir}: ${r.stderr}`).to.equal(0);
         expect((await certswap(['verify', '--dir', dir])).code).to.equal(0);
       }
+      const r = await certswap(['install', '--dir', path.join(gw, 'store'), ...(await pairArgs())]);
+      expectUnsafe(r, 'install under 0775 root:root', literally(`${gw} is writable by others (mode 0775)`));
+      expect(await fse.pathExists(path.join(gw, 'store'))).to.equal(false);
+    });
+
+    it('a directory another user may write through an ACL is refused (the ACL mask shows as group bits)', async function () {
+      if (spawnSync('setfacl', ['--version']).status !== 0) this.skip(); // .ci/run installs acl
+      const { base } = await layout();
+      const acl = path.join(base, 'acl');
+      await fse.mkdir(acl);
+      await fse.chmod(acl, 0o755);
+      const r0 = spawnSync('setfacl', ['-m', `u:${user().name}:rwx`, acl], { encoding: 'utf8' });
+      expect(r0.status, r0.stderr).to.equal(0);
+      // The attacker really can write there, though the owner and group are root's.
+      expect((await runAs(user(), 'mkdir', [path.join(acl, 'proof')])).code).to.equal(0);
+      expectUnsafe(await certswap(['install', '--dir', path.join(acl, 'store'), ...(await pairArgs())]), 'install under an ACL', literally(`${acl} is writable by others`));
+      expect(await fse.pathExists(path.join(acl, 'store'))).to.equal(false);
+    });
+
+    it("'..' after a link is taken as the kernel takes it: from the link's target, not by editing the text", async () => {
+      const { base, sticky } = await layout();
+      // The attacker's link in the sticky directory, and root's link whose target goes through it and back up.
+      const home = path.join(base, 'attacker-home');
+      await fse.mkdirp(path.join(home, 'a', 'b'));
+      await fse.chown(home, user().uid, user().gid);
+      await fse.chown(path.join(home, 'a'), user().uid, user().gid);
+      await fse.chown(path.join(home, 'a', 'b'), user().uid, user().gid);
+      await runAs(user(), 'ln', ['-s', path.join(home, 'a', 'b'), path.join(sticky, 'attackerL')]);
+      const rootLink = path.join(base, 'rootlink');
+      await fse.symlink(`${path.join(sticky, 'attackerL')}/..`, rootLink);
+      // Textually, rootlink/store is sticky/store; the kernel opens attacker-home/a/store.
+      const victim = await canaryStore(await tempDir('certswap-victim-'));
+      const before = await treeState(victim);
+      for (const args of await everyCommand(path.join(rootLink, 'store'))) {
+        expectUnsafe(await certswap(args), args[0]!, literally(`${path.join(sticky, 'attackerL')} belongs to uid ${user().uid}`));
+      }
+      expect((await treeState(victim)).entries).to.deep.equal(before.entries);
+      expect(await fse.pathExists(path.join(home, 'a', 'store'))).to.equal(false);
+    });
+
+    it('a store reached through root\'s links is used at its real path', async () => {
+      const { base } = await layout();
+      await fse.mkdirp(path.join(base, 'real', 'sub'));
+      await fse.symlink('real/sub/..', path.join(base, 'up'));
+      const r = await certswap(['install', '--dir', path.join(base, 'up', 'store'), '--json', ...(await pairArgs())]);
+      expect(r.code, r.stderr).to.equal(0);
+      const s = JSON.parse((await certswap(['status', '--dir', path.join(base, 'up', 'store'), '--json'])).stdout) as { dir: string };
+      expect(s.dir).to.equal(path.join(base, 'real', 'store'));
+      expect(await fse.pathExists(path.join(base, 'real', 'store', 'current'))).to.equal(true);
     });
 
     for (const umask of ['000', '022']) {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import fse from 'fs-extra';
 import path from 'node:path';
-import { GenerationStore } from '../../src/index.js';
+import { spawn } from 'node:child_process';
+import { GenerationStore, ErrorCodes } from '../../src/index.js';
 import { makePair } from '../helpers/certs.js';
 import { storeDir, tempDir } from '../helpers/tmp.js';
 import { snapshot } from '../helpers/snapshot.js';
@@ -104,5 +105,48 @@ describe('recover', () => {
     expect((await store.recover()).problems).to.deep.equal([]);
     expect((await store.status()).previous).to.equal(null);
     expect((await store.install(await makePair())).previous).to.equal(2);
+  });
+
+  it('never reuses a number the rollback record names, even if the high-water mark was removed; recover raises the mark', async () => {
+    const store = await twoGenerations();
+    await store.install(await makePair());
+    await store.install(await makePair()); // 4 active, 3 its rollback target
+    await store.prune(1); // removes 1 and 2; the mark is 4
+    await fse.remove(path.join(store.generationDir(4)));
+    await fse.remove(path.join(store.dir, 'current'));
+    await fse.remove(path.join(store.dir, '.highwater'));
+    // 3 is the newest generation left; the record still names 4.
+    const r = await store.recover();
+    expect(r.problems.map((p) => p.code)).to.include(ErrorCodes.CORRUPT_STORE);
+    expect((await fse.readFile(path.join(store.dir, '.highwater'), 'utf8')).trim()).to.equal('4');
+    expect((await store.stage(await makePair())).generation).to.equal(5);
+  });
+
+  it('does nothing in a directory that is not a store (a mistyped --dir): files with our names are left alone', async () => {
+    const dir = await storeDir();
+    await fse.mkdirp(path.join(dir, '.provision-cache'), { mode: 0o700 });
+    await fse.chmod(dir, 0o700);
+    await fse.writeFile(path.join(dir, '.history'), 'shell history\n');
+    const store = await GenerationStore.open(dir);
+    const r = await store.recover();
+    expect(r).to.deep.equal({ leftoversRemoved: [], trialRolledBack: null, repointed: null, problems: [], current: null });
+    expect(await fse.readFile(path.join(dir, '.history'), 'utf8')).to.equal('shell history\n');
+    expect(await fse.pathExists(path.join(dir, '.provision-cache'))).to.equal(true);
+  });
+
+  it("leaves a provisioner's work directory alone while its process lives; removes it once the process is gone", async () => {
+    const store = await twoGenerations();
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const work = path.join(store.dir, `.provision-${child.pid}-abcdef`);
+      await fse.mkdir(work, { mode: 0o700 });
+      expect((await store.recover()).leftoversRemoved).to.deep.equal([]);
+      expect((await store.prune()).leftoversRemoved).to.deep.equal([]);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      expect((await store.recover()).leftoversRemoved).to.deep.equal([work]);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

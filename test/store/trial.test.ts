@@ -86,4 +86,29 @@ describe('trial activation', () => {
     expect(await fse.pathExists(path.join(store.dir, '.trial'))).to.equal(false);
     expect((await store.recover()).problems).to.deep.equal([]);
   });
+
+  it('recover returns from a trial whose current was replaced by a link that is not canonical (generations/2/)', async () => {
+    for (const target of ['generations/2/', './generations/2', 'ABS']) {
+      const store = await GenerationStore.open(await storeDir());
+      await store.install(await makePair());
+      await store.install(await makePair(), { trial: true });
+      const current = path.join(store.dir, 'current');
+      await fse.remove(current);
+      await fse.symlink(target === 'ABS' ? store.generationDir(2) : target, current);
+      const r = await store.recover();
+      expect(r.trialRolledBack, target).to.deep.equal({ from: 2, to: 1 });
+      expect(r.current).to.equal(1);
+      expect((await store.status()).trial).to.equal(null);
+    }
+  });
+
+  it('a trial marker that names neither current nor the generation to return to is reported and kept', async () => {
+    const store = await withTwo();
+    await store.install(await makePair()); // 3 active, 1 and 2 not
+    await fse.writeFile(path.join(store.dir, '.trial'), JSON.stringify({ generation: 2, returnTo: 1, startedAt: 'x' }), { mode: 0o600 });
+    const r = await store.recover();
+    expect(r.problems.map((p) => p.code)).to.deep.equal([ErrorCodes.CORRUPT_STORE]);
+    expect(await fse.pathExists(path.join(store.dir, '.trial'))).to.equal(true);
+    expect(r.current).to.equal(3);
+  });
 });

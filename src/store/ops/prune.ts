@@ -35,7 +35,9 @@ export async function pruneLocked(ctx: StoreContext, keep = DEFAULT_KEEP): Promi
   if (!Number.isSafeInteger(keep) || keep < 0) {
     throw new CertswapError(ErrorCodes.BAD_ARGUMENT, `keep must be a whole number >= 0, not ${keep}`);
   }
-  const leftoversRemoved = await clearLeftovers(ctx.paths); // 1
+  const { removed: leftoversRemoved, failed } = await clearLeftovers(ctx.paths); // 1
+  // A leftover we cannot remove is out of the contract already: it is logged, and prune goes on.
+  for (const f of failed) ctx.log.warn({ event: 'prune', path: f.path, code: f.code }, 'leftover kept');
 
   const all = await listGenerations(ctx.paths); // 2
   const active = await activeGeneration(ctx.paths);

@@ -2,11 +2,12 @@
  * recover: idempotent start-up repair. Run it before anything else after a crash or reboot; it is
  * safe to run at any time, and running it twice does nothing the second time.
  */
-import { ErrorCodes, errnoCode, isCertswapError, type CertswapCode, type CertswapError } from '../../errors.js';
+import { ErrorCodes, errnoCode, isCertswapError, type CertswapCode, type CertswapError, type ErrorCode } from '../../errors.js';
 import { removeDurable, replaceSymlink } from '../../io/durable.js';
 import { validationAt, type StoreContext } from '../context.js';
 import { listGenerations, readCurrentLink, readGenerationEntries, validateGeneration, type CurrentLink } from '../generations.js';
-import { nextGeneration } from '../records/highwater.js';
+import { nextGeneration, readHighwater, recordHighwater } from '../records/highwater.js';
+import { generationsDirExists } from '../store-path.js';
 import { readHistory, recordActivation, resetHistory, type Activation } from '../records/history.js';
 import { clearTrial, readTrial, type Trial } from '../records/trial.js';
 import { endTrialMarker, switchTo } from './switch.js';
@@ -15,7 +16,7 @@ import { clearLeftovers } from '../leftovers.js';
 
 /** Something recover found and did not (or could not fully) put right, with a stable code. */
 export interface RecoverProblem {
-  code: CertswapCode;
+  code: ErrorCode;
   message: string;
 }
 
@@ -37,7 +38,7 @@ function describe(link: CurrentLink): string | null {
 }
 
 /** The store's own refusals (a planted or damaged entry), which recover reports instead of raising. */
-function isStoreProblem(err: unknown): err is CertswapError {
+function isStoreProblem(err: unknown): err is CertswapError & { code: CertswapCode } {
   return isCertswapError(err, ErrorCodes.UNSAFE_STORE) || isCertswapError(err, ErrorCodes.CORRUPT_STORE);
 }
 
@@ -68,14 +69,19 @@ function isStoreProblem(err: unknown): err is CertswapError {
  */
 export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
   const result: RecoverResult = { leftoversRemoved: [], trialRolledBack: null, repointed: null, problems: [], current: null };
-  const report = (code: CertswapCode, message: string): void => {
+  const report = (code: ErrorCode, message: string): void => {
     result.problems.push({ code, message });
   };
   try {
-    result.leftoversRemoved = await clearLeftovers(ctx.paths); // 1
+    // Not a store (yet): no generations/ and no current. Nothing here is ours to repair, and a
+    // mistyped --dir (a home directory) must not lose files that happen to have our names.
+    if (!(await generationsDirExists(ctx.paths)) && (await readCurrentLink(ctx.paths)).state === 'absent') return result;
+    const leftovers = await clearLeftovers(ctx.paths); // 1
+    result.leftoversRemoved = leftovers.removed;
+    for (const f of leftovers.failed) report(f.code as ErrorCode, `leftover ${f.path} could not be removed: ${f.message}`);
   } catch (err) {
     if (!isStoreProblem(err)) throw err;
-    report(err.code as CertswapCode, `${err.message}; left alone: move it away and run recover again`);
+    report(err.code, `${err.message}; left alone: move it away and run recover again`);
     return result;
   }
   for (const e of await readGenerationEntries(ctx.paths)) {
@@ -84,26 +90,25 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
     }
   }
 
-  let history: Activation[] = [];
   try {
-    history = await readHistory(ctx.paths.history); // 2
+    await readHistory(ctx.paths.history); // 2
   } catch (err) {
     if (!isStoreProblem(err)) throw err;
     try {
       await resetHistory(ctx.paths.history);
     } catch (resetErr) {
-      report(err.code as CertswapCode, `${err.message}; cannot replace it (${errnoCode(resetErr) ?? 'error'}): move it away and run recover again`);
+      report(err.code, `${err.message}; cannot replace it (${errnoCode(resetErr) ?? 'error'}): move it away and run recover again`);
       return result;
     }
-    report(err.code as CertswapCode, `${err.message}; reset it: the active generation has no rollback target until the next activation`);
+    report(err.code, `${err.message}; reset it: the active generation has no rollback target until the next activation`);
   }
 
   try {
     const trial = await readTrial(ctx.paths); // 3
-    if (trial) result.trialRolledBack = await endTrial(ctx, trial, history, result.problems);
+    if (trial) result.trialRolledBack = await endTrial(ctx, trial, report);
   } catch (err) {
     if (!isStoreProblem(err)) throw err;
-    report(err.code as CertswapCode, `${err.message}; left in place: an activation may be on trial; run certswap rollback --to N to end it`);
+    report(err.code, `${err.message}; left in place: an activation may be on trial; run certswap rollback --to N to end it`);
   }
 
   const link = await readCurrentLink(ctx.paths); // 4
@@ -129,7 +134,7 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
     } else {
       // The candidate gets no rollback target: what its old record names may have been pruned while
       // it was not active, and what it replaces is broken. Recorded before the switch, as activate does.
-      await recordActivation(ctx.paths.history, history, { activated: candidate, outgoing: null });
+      await recordActivation(ctx.paths.history, await readHistory(ctx.paths.history), { activated: candidate, outgoing: null });
       // If the switch cannot be made durable, put back exactly what was there (I3).
       await replaceSymlink(ctx.paths.current, linkTargetFor(candidate), describe(link));
       result.repointed = { from: describe(link), to: candidate, reason };
@@ -139,46 +144,69 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
   }
 
   try {
-    await nextGeneration(ctx.paths); // 6
+    // 6. A mark below a number the rollback record names (removed, or put back from a backup)
+    // would let a number be used twice; raising it is always safe, so it is repaired.
+    const mark = await readHighwater(ctx.paths);
+    const used = Math.max(0, ...numbersInHistory(await readHistory(ctx.paths.history)));
+    if (used > mark && used > ((await listGenerations(ctx.paths)).at(-1) ?? 0)) {
+      await recordHighwater(ctx.paths, used);
+      report(ErrorCodes.CORRUPT_STORE, `${ctx.paths.highwater} was below generation ${used}, which the rollback record names; raised it`);
+    }
+    await nextGeneration(ctx.paths);
   } catch (err) {
     if (!isStoreProblem(err)) throw err;
-    report(err.code as CertswapCode, `${err.message}; left as it is: numbers are never reused, so no lower mark can be proven safe`);
+    report(err.code, `${err.message}; left as it is: numbers are never reused, so no lower mark can be proven safe`);
   }
   return result;
 }
 
 /**
- * Ends a trial that was never committed. If `current` still names the trial generation, switch
- * back to the generation it replaced (the same switch as rollback), or remove `current` if there
- * was none. If `current` already names something else, the crash came before the switch or after
- * the way back: only the marker is left to remove. The marker goes last, once the way back is
- * durable.
+ * Ends a trial that was never committed, returning to the generation it replaced (the same switch
+ * as rollback), or removing `current` if there was none, when `current` names the trial
+ * generation, or is a link that is not canonical (planted or damaged: it may stand for the trial,
+ * and the generation before the trial was committed, so the way back is the safe direction).
+ * If `current` already names the generation to return to (or is absent with nothing to return
+ * to), the crash came before the switch or after the way back: only the marker is left to remove.
+ * In any other state, or if the generation to return to is unusable, nothing is proven: the
+ * marker is kept and the state reported. The marker goes last, once the way back is durable.
  */
-async function endTrial(ctx: StoreContext, trial: Trial, history: Activation[], problems: RecoverProblem[]): Promise<{ from: number; to: number | null } | null> {
+async function endTrial(ctx: StoreContext, trial: Trial, report: (code: ErrorCode, message: string) => void): Promise<{ from: number; to: number | null } | null> {
   const link = await readCurrentLink(ctx.paths);
-  let done: { from: number; to: number | null } | null = null;
-  if (link.state === 'generation' && link.generation === trial.generation) {
-    if (trial.returnTo === null) {
-      await removeDurable(ctx.paths.current);
-      done = { from: trial.generation, to: null };
+  const onTrial = (link.state === 'generation' && link.generation === trial.generation) || link.state === 'outside';
+  if (!onTrial) {
+    const settled = link.state === 'generation' ? link.generation === trial.returnTo : link.state === 'absent' && trial.returnTo === null;
+    if (settled) {
+      await clearTrial(ctx.paths);
     } else {
-      try {
-        await validateGeneration(ctx.paths, trial.returnTo, validationAt(ctx, { ignoreDates: true }));
-        await switchTo(ctx, trial.returnTo, trial.generation, history);
-        done = { from: trial.generation, to: trial.returnTo };
-      } catch (err) {
-        if (!isCertswapError(err) || typeof err.generation !== 'number') throw err;
-        problems.push({
-          code: err.code as CertswapCode,
-          message: `generation ${trial.generation} was on trial, but generation ${trial.returnTo} to return to is unusable (${err.code}); kept ${trial.generation}`,
-        });
-      }
+      report(
+        ErrorCodes.CORRUPT_STORE,
+        `generation ${trial.generation} is recorded on trial (returning to ${trial.returnTo ?? 'nothing'}), but current is ${describe(link) ?? link.state}; left both: commit, or roll back with --to N`,
+      );
     }
-    if (done) ctx.log.warn({ event: 'recover', trial: true, generation: done.to, previous: done.from }, 'uncommitted trial rolled back');
+    return null;
   }
-  if (done) await endTrialMarker(ctx);
-  else await clearTrial(ctx.paths);
+  let done: { from: number; to: number | null };
+  if (trial.returnTo === null) {
+    await removeDurable(ctx.paths.current);
+    done = { from: trial.generation, to: null };
+  } else {
+    try {
+      await validateGeneration(ctx.paths, trial.returnTo, validationAt(ctx, { ignoreDates: true }));
+    } catch (err) {
+      if (!isCertswapError(err)) throw err;
+      report(err.code as ErrorCode, `generation ${trial.generation} is on trial, but generation ${trial.returnTo} to return to is unusable (${err.message}); left on trial: commit, or roll back with --to N`);
+      return null;
+    }
+    await switchTo(ctx, trial.returnTo, trial.generation, await readHistory(ctx.paths.history));
+    done = { from: trial.generation, to: trial.returnTo };
+  }
+  ctx.log.warn({ event: 'recover', trial: true, generation: done.to, previous: done.from }, 'uncommitted trial rolled back');
+  await endTrialMarker(ctx);
   return done;
+}
+
+function numbersInHistory(entries: Activation[]): number[] {
+  return entries.flatMap((e) => (e.outgoing === null ? [e.activated] : [e.activated, e.outgoing]));
 }
 
 /** The newest generation that validates now, else the newest whose pair matches; null if none. */

@@ -4,7 +4,7 @@
  * (.meta.json) instead of parsing certificates, so that it stays fast with thousands of them;
  * `verify` is the command that re-reads and re-validates the active pair itself.
  */
-import { isCertswapError, type CertswapCode } from '../../errors.js';
+import { isCertswapError, type ErrorCode } from '../../errors.js';
 import { validationAt, type StoreContext } from '../context.js';
 import { withinValidity, type CertInfo } from '../../pki/cert-info.js';
 import { listGenerations, readCurrentLink, validateGeneration } from '../generations.js';
@@ -37,7 +37,7 @@ export interface StoreStatus {
 }
 
 export interface StatusProblem {
-  code: CertswapCode;
+  code: ErrorCode;
   message: string;
 }
 
@@ -52,7 +52,7 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
   // marker is not the absence of a trial.
   const noted = (err: unknown): null => {
     if (!isCertswapError(err)) throw err;
-    problems.push({ code: err.code as CertswapCode, message: err.message });
+    problems.push({ code: err.code as ErrorCode, message: err.message });
     return null;
   };
   let previous: number | null = null;
@@ -70,8 +70,17 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
   for (const id of await listGenerations(ctx.paths)) {
     if (generations.length > 0 && generations.length % BATCH === 0) await new Promise((r) => setImmediate(r));
     const g: GenerationStatus = { id, active: id === current, rollbackTarget: id === previous, valid: false };
-    const meta = readMetaSync(ctx.paths.generationDir(id));
-    if (meta && typeof meta.notAfter === 'string') {
+    let meta;
+    try {
+      meta = readMetaSync(ctx.paths.generationDir(id), id);
+    } catch (err) {
+      // Not a real directory of ours (a link out of the store, a file): reported, never read.
+      if (!isCertswapError(err)) throw err;
+      g.problem = err.code;
+      generations.push(g);
+      continue;
+    }
+    if (meta) {
       // Digests are for validateGeneration, not for the report.
       const { sha256: _digests, ...info } = meta;
       Object.assign(g, info);

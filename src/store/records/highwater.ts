@@ -8,6 +8,7 @@ import { readStateFile } from './state-file.js';
 import { replaceFile } from '../../io/durable.js';
 import { MAX_GENERATION, STATE_FILE_MODE, isGenerationName, type StorePaths } from '../layout.js';
 import { listGenerations } from '../generations.js';
+import { readHistory } from './history.js';
 
 /** The mark, or 0 when none was ever recorded. Raises CERTSWAP_CORRUPT_STORE for anything but "<n>\n". */
 export async function readHighwater(paths: StorePaths): Promise<number> {
@@ -28,7 +29,9 @@ export async function readHighwater(paths: StorePaths): Promise<number> {
  */
 export async function nextGeneration(paths: StorePaths): Promise<number> {
   const present = await listGenerations(paths);
-  const top = Math.max(await readHighwater(paths), present.at(-1) ?? 0);
+  // The rollback record too: if the mark was lost, the numbers it names must still never return.
+  const recorded = (await readHistory(paths.history)).flatMap((e) => (e.outgoing === null ? [e.activated] : [e.activated, e.outgoing]));
+  const top = Math.max(await readHighwater(paths), present.at(-1) ?? 0, ...recorded);
   if (top >= MAX_GENERATION) {
     throw new CertswapError(
       ErrorCodes.CORRUPT_STORE,

@@ -11,6 +11,7 @@ import type { CertInfo } from '../../pki/cert-info.js';
 import { fsOps } from '../../io/fs.js';
 import { META_FILE } from '../layout.js';
 import { readStateFile } from './state-file.js';
+import { checkLayoutDir, checkLayoutFile } from '../store-path.js';
 import type { ValidatedPair } from '../../pki/validate.js';
 
 export interface Digests {
@@ -41,25 +42,59 @@ export function unchangedSinceStaging(meta: GenerationMeta | null, files: { cert
   return d.cert === sha256(files.cert) && d.key === sha256(files.key) && d.ca === (files.ca === undefined ? undefined : sha256(files.ca));
 }
 
-function parse(text: string | null): GenerationMeta | null {
+const str = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length <= max;
+const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+
+/**
+ * The record, with exact types, or null: only the fields certswap writes are taken, each checked,
+ * so that a damaged or planted file can neither crash a report nor pose as another generation
+ * (an `id` or `active` of its own). Null means "parse the pair itself".
+ */
+export function parseMeta(text: string | null): GenerationMeta | null {
   if (text === null) return null;
+  let m: Record<string, unknown>;
   try {
-    const m = JSON.parse(text) as GenerationMeta;
-    return m !== null && typeof m === 'object' ? m : null;
+    m = JSON.parse(text) as Record<string, unknown>;
   } catch {
     return null;
   }
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return null;
+  const sans = m.sans;
+  const d = m.sha256 as Record<string, unknown> | undefined;
+  if (
+    !str(m.subject) || !(m.commonName === null || str(m.commonName)) || !str(m.issuer) || !str(m.serial, 256) ||
+    !str(m.notBefore, 64) || !str(m.notAfter, 64) || !str(m.fingerprint, 128) || !str(m.keyType, 64) ||
+    !Number.isSafeInteger(m.chainLength) || !Array.isArray(sans) || sans.length > 1000 || !sans.every((x) => str(x)) ||
+    !(m.stagedAt === undefined || str(m.stagedAt, 64))
+  ) {
+    return null;
+  }
+  const out: GenerationMeta = {
+    subject: m.subject, commonName: m.commonName, sans: sans as string[], issuer: m.issuer, serial: m.serial,
+    notBefore: m.notBefore, notAfter: m.notAfter, fingerprint: m.fingerprint, keyType: m.keyType, chainLength: m.chainLength as number,
+  };
+  if (m.stagedAt !== undefined) out.stagedAt = m.stagedAt;
+  if (d !== null && typeof d === 'object' && hex(d.cert) && hex(d.key) && (d.ca === undefined || hex(d.ca))) {
+    out.sha256 = { cert: d.cert, key: d.key, ...(d.ca === undefined ? {} : { ca: d.ca as string }) };
+  }
+  return out;
 }
 
-/** The generation's record, or null if it is missing or unreadable. */
+/** The generation's record, or null if it is missing, unreadable, or not ours (see readStateFile). */
 export async function readMeta(generationDir: string): Promise<GenerationMeta | null> {
-  return parse(await readStateFile(path.join(generationDir, META_FILE), MAX_META).catch(() => null));
+  return parseMeta(await readStateFile(path.join(generationDir, META_FILE), MAX_META).catch(() => null));
 }
 
-/** As readMeta, with blocking reads (status over thousands of generations; see fsOps.readSmallSync). */
-export function readMetaSync(generationDir: string): GenerationMeta | null {
+/**
+ * As readMeta, with blocking reads (status over thousands of generations; see fsOps.readSmallSync).
+ * Raises CERTSWAP_UNSAFE_STORE when the generation's directory is not a real directory of ours:
+ * through a link there, the record would come from outside the store.
+ */
+export function readMetaSync(generationDir: string, generation: number): GenerationMeta | null {
+  checkLayoutDir(fsOps.lstatSync(generationDir), generationDir, { generation });
+  const file = path.join(generationDir, META_FILE);
   try {
-    return parse(fsOps.readSmallSync(path.join(generationDir, META_FILE), MAX_META)?.toString('utf8') ?? null);
+    return parseMeta(fsOps.readSmallSync(file, MAX_META, (st) => checkLayoutFile(st, file))?.toString('utf8') ?? null);
   } catch {
     return null;
   }
