@@ -16,7 +16,10 @@ export function coldStart(cli: string, dir: string, runs: number): Record<string
       const r = spawnSync(node, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr}`);
-      if (i >= 2) (samples[name] ??= []).push(ms); // the first two runs warm the page cache
+      if (i >= 2) {
+        samples[name] ??= [];
+        samples[name].push(ms); // the first two runs warm the page cache
+      }
     }
   }
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarise(v)]));

@@ -32,13 +32,26 @@ export function tmpfs(): BenchFs {
   if (!isRoot()) throw new Error('no tmpfs at /dev/shm and not root to mount one');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certswap-bench-tmpfs-'));
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1g', 'tmpfs', dir]);
-  return { name: 'tmpfs', detail: `tmpfs mounted at ${dir}`, dir, cleanup: () => (execFileSync('umount', [dir]), fs.rmSync(dir, { recursive: true })) };
+  return {
+    name: 'tmpfs',
+    detail: `tmpfs mounted at ${dir}`,
+    dir,
+    cleanup: () => {
+      execFileSync('umount', [dir]);
+      fs.rmSync(dir, { recursive: true });
+    },
+  };
 }
 
 export function ext4(): BenchFs {
   if (!isRoot()) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certswap-bench-disk-'));
-    return { name: fsType(dir), detail: `${os.tmpdir()} (not root: no loop device)`, dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+    return {
+      name: fsType(dir),
+      detail: `${os.tmpdir()} (not root: no loop device)`,
+      dir,
+      cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
   }
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'certswap-bench-ext4-'));
   const image = path.join(base, 'ext4.img');

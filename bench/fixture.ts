@@ -13,7 +13,12 @@ export async function benchPair(dir: string, name: string): Promise<BenchPair> {
   const p = await makePair({ name: `bench-${name}` });
   const base = path.join(dir, `pair-${name}`);
   fs.mkdirSync(base, { recursive: true });
-  const files = { cert: path.join(base, 'cert.pem'), key: path.join(base, 'key.pem'), ca: path.join(base, 'ca.pem'), meta: path.join(base, 'meta.json') };
+  const files = {
+    cert: path.join(base, 'cert.pem'),
+    key: path.join(base, 'key.pem'),
+    ca: path.join(base, 'ca.pem'),
+    meta: path.join(base, 'meta.json'),
+  };
   fs.writeFileSync(files.cert, p.cert);
   fs.writeFileSync(files.key, p.key, { mode: 0o600 });
   fs.writeFileSync(files.ca, p.ca);

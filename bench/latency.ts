@@ -44,28 +44,48 @@ function wfaSwap(dir: string, pairs: BenchPair[]): (i: number) => Promise<void> 
   };
 }
 
-export async function activation(where: BenchFs, pairs: BenchPair[], floorBin: string | null, n: number): Promise<Row[]> {
+export async function activation(
+  where: BenchFs,
+  pairs: BenchPair[],
+  floorBin: string | null,
+  n: number,
+): Promise<Row[]> {
   const warmup = Math.ceil(n / 10);
   const rows: Row[] = [];
   const store = await storeWithTwo(path.join(where.dir, 'act-certswap'), pairs[0]!, pairs[1]!);
-  rows.push({ method: 'certswap activate', ...summarise(await timeEach(n, warmup, (i) => store.activate(i % 2 ? 2 : 1))) });
+  rows.push({
+    method: 'certswap activate',
+    ...summarise(await timeEach(n, warmup, (i) => store.activate(i % 2 ? 2 : 1))),
+  });
   useBlockingIo(true);
   try {
-    rows.push({ method: 'certswap activate, blocking I/O', ...summarise(await timeEach(n, warmup, (i) => store.activate(i % 2 ? 2 : 1))) });
+    rows.push({
+      method: 'certswap activate, blocking I/O',
+      ...summarise(await timeEach(n, warmup, (i) => store.activate(i % 2 ? 2 : 1))),
+    });
   } finally {
     useBlockingIo(false);
   }
   if (floorBin) {
     const dir = path.join(where.dir, 'act-floor');
     await storeWithTwo(dir, pairs[0]!, pairs[1]!);
-    rows.push({ method: 'floor: same syscalls (C)', ...summarise(floor(floorBin, ['activate', dir, `${n + warmup}`], warmup)) });
-    rows.push({ method: 'floor: symlink+rename+fsync dir (C)', ...summarise(floor(floorBin, ['minimal', dir, `${n + warmup}`], warmup)) });
+    rows.push({
+      method: 'floor: same syscalls (C)',
+      ...summarise(floor(floorBin, ['activate', dir, `${n + warmup}`], warmup)),
+    });
+    rows.push({
+      method: 'floor: symlink+rename+fsync dir (C)',
+      ...summarise(floor(floorBin, ['minimal', dir, `${n + warmup}`], warmup)),
+    });
   }
   const seed = seedSwap(path.join(where.dir, 'act-seed'), pairs);
   rows.push({ method: 'seed: backup + 2 renames, no fsync', ...summarise(await timeEach(n, warmup, seed)) });
   const wfaDir = path.join(where.dir, 'act-wfa');
   mkdirSync(wfaDir);
-  rows.push({ method: 'write-file-atomic cert, then key', ...summarise(await timeEach(n, warmup, wfaSwap(wfaDir, pairs))) });
+  rows.push({
+    method: 'write-file-atomic cert, then key',
+    ...summarise(await timeEach(n, warmup, wfaSwap(wfaDir, pairs))),
+  });
   return rows;
 }
 
@@ -138,18 +158,27 @@ function covered(spans: Array<[string, number, number]>): number {
   return total;
 }
 
-export async function install(where: BenchFs, pairs: BenchPair[], floorBin: string | null, n: number): Promise<{ rows: Row[]; breakdown: InstallBreakdown }> {
+export async function install(
+  where: BenchFs,
+  pairs: BenchPair[],
+  floorBin: string | null,
+  n: number,
+): Promise<{ rows: Row[]; breakdown: InstallBreakdown }> {
   const warmup = Math.ceil(n / 10);
   const rows: Row[] = [];
   const store = await storeWithTwo(path.join(where.dir, 'inst-certswap'), pairs[0]!, pairs[1]!);
   /** n timed installs after `warmup`, pruning (untimed) every 25 to keep the directory small, as the agent does. */
-  const installs = async (onSample?: (ms: number, spans: Array<[string, number, number]>) => void): Promise<number[]> => {
+  const installs = async (
+    onSample?: (ms: number, spans: Array<[string, number, number]>) => void,
+  ): Promise<number[]> => {
     const samples: number[] = [];
     for (let i = 0; i < n + warmup; i++) {
       if (i % 25 === 0) await store.prune(3);
       const spans: Array<[string, number, number]> = [];
       const t0 = performance.now();
-      await (onSample ? withFsTimers(spans, () => store.install(pairs[i % 2]!.input)) : store.install(pairs[i % 2]!.input));
+      await (onSample
+        ? withFsTimers(spans, () => store.install(pairs[i % 2]!.input))
+        : store.install(pairs[i % 2]!.input));
       const ms = performance.now() - t0;
       if (i < warmup) continue;
       samples.push(ms);
@@ -160,8 +189,12 @@ export async function install(where: BenchFs, pairs: BenchPair[], floorBin: stri
   const parts: Record<string, number[]> = {};
   const threadPool = await installs((total, spans) => {
     // Each kind: the wall time during which a call of that kind was in flight.
-    for (const kind of new Set(Object.values(KIND))) (parts[kind] ??= []).push(covered(spans.filter((x) => x[0] === kind)));
-    (parts.cpuMs ??= []).push(total - covered(spans));
+    for (const kind of new Set(Object.values(KIND))) {
+      parts[kind] ??= [];
+      parts[kind].push(covered(spans.filter((x) => x[0] === kind)));
+    }
+    parts.cpuMs ??= [];
+    parts.cpuMs.push(total - covered(spans));
   });
   rows.push({ method: 'certswap install', ...summarise(threadPool) });
   useBlockingIo(true);
@@ -174,13 +207,19 @@ export async function install(where: BenchFs, pairs: BenchPair[], floorBin: stri
     const dir = path.join(where.dir, 'inst-floor');
     await storeWithTwo(dir, pairs[0]!, pairs[1]!);
     const f = pairs[0]!.files;
-    rows.push({ method: 'floor: same syscalls (C)', ...summarise(floor(floorBin, ['install', dir, `${n + warmup}`, f.cert, f.key, f.ca, f.meta], warmup)) });
+    rows.push({
+      method: 'floor: same syscalls (C)',
+      ...summarise(floor(floorBin, ['install', dir, `${n + warmup}`, f.cert, f.key, f.ca, f.meta], warmup)),
+    });
   }
   const seed = seedSwap(path.join(where.dir, 'inst-seed'), pairs);
   rows.push({ method: 'seed: backup + 2 renames, no fsync', ...summarise(await timeEach(n, warmup, seed)) });
   const wfaDir = path.join(where.dir, 'inst-wfa');
   mkdirSync(wfaDir);
-  rows.push({ method: 'write-file-atomic cert, then key', ...summarise(await timeEach(n, warmup, wfaSwap(wfaDir, pairs))) });
+  rows.push({
+    method: 'write-file-atomic cert, then key',
+    ...summarise(await timeEach(n, warmup, wfaSwap(wfaDir, pairs))),
+  });
 
   const validation = summarise(await timeEach(50, 5, () => validatePair(pairs[0]!.input)));
   const med = (k: string): number => summarise(parts[k] ?? [0]).medianMs;

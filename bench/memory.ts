@@ -58,7 +58,14 @@ export async function memory(base: string, cli: string, pair: BenchPair): Promis
     agent.kill('SIGHUP');
     await waitFor(() => rotations() >= 2, 'rotation after SIGHUP');
     const after = procStatus(agent.pid!);
-    return { cliPeakMiB, agent: { idleRssMiB: mib(idle.rssKiB), peakAfterRotationMiB: mib(after.hwmKiB), rssAfterRotationMiB: mib(after.rssKiB) } };
+    return {
+      cliPeakMiB,
+      agent: {
+        idleRssMiB: mib(idle.rssKiB),
+        peakAfterRotationMiB: mib(after.hwmKiB),
+        rssAfterRotationMiB: mib(after.rssKiB),
+      },
+    };
   } finally {
     agent.kill('SIGTERM');
     await new Promise((r) => agent.once('close', r));

@@ -17,7 +17,9 @@ function run([cmd, ...args]: string[], stdin = false): { done: Promise<string>; 
     if (out.includes('ready\n')) readyResolve();
   });
   const done = new Promise<string>((resolve, reject) =>
-    child.on('close', (code) => (code === 0 ? resolve(out.trim().split('\n').pop()!) : reject(new Error(`${args[0]} exited ${code}`)))),
+    child.on('close', (code) =>
+      code === 0 ? resolve(out.trim().split('\n').pop()!) : reject(new Error(`${args[0]} exited ${code}`)),
+    ),
   );
   return { done, ready, end: () => child.stdin?.end() };
 }
@@ -37,16 +39,26 @@ export interface ReadersResult {
  * Readers in `readers` processes while one process activates back and forth for `durationMs`.
  * `swapper` is argv for that process; it prints JSON with {activations|count, ms}.
  */
-async function phase(dir: string, pairs: BenchPair[], readers: number, swapper: string[], label: string): Promise<ReadersResult> {
-  const rs = Array.from({ length: readers }, () => run([process.execPath, path.join(here, 'read-worker.mjs'), dir, pairs[0]!.files.cert, pairs[1]!.files.cert], true));
+async function phase(
+  dir: string,
+  pairs: BenchPair[],
+  readers: number,
+  swapper: string[],
+  label: string,
+): Promise<ReadersResult> {
+  const rs = Array.from({ length: readers }, () =>
+    run([process.execPath, path.join(here, 'read-worker.mjs'), dir, pairs[0]!.files.cert, pairs[1]!.files.cert], true),
+  );
   await Promise.all(rs.map((r) => r.ready));
   const swap = JSON.parse(await run(swapper).done) as { activations?: number; count?: number; ms: number };
   for (const r of rs) r.end();
-  const results = (await Promise.all(rs.map((r) => r.done))).map((s) => JSON.parse(s) as { reads: number; torn: number; errors: number; ms: number });
+  const results = (await Promise.all(rs.map((r) => r.done))).map(
+    (s) => JSON.parse(s) as { reads: number; torn: number; errors: number; ms: number },
+  );
   return {
     swapper: label,
     readers,
-    activationsPerSecond: round((((swap.activations ?? swap.count)!) / swap.ms) * 1000),
+    activationsPerSecond: round(((swap.activations ?? swap.count)! / swap.ms) * 1000),
     readsPerSecond: round(results.reduce((a, r) => a + (r.reads / r.ms) * 1000, 0)),
     reads: results.reduce((a, r) => a + r.reads, 0),
     torn: results.reduce((a, r) => a + r.torn, 0),
@@ -54,15 +66,31 @@ async function phase(dir: string, pairs: BenchPair[], readers: number, swapper: 
   };
 }
 
-export async function readersUnderSwaps(base: string, pairs: BenchPair[], readers: number, durationMs: number, floorBin: string | null): Promise<ReadersResult[]> {
+export async function readersUnderSwaps(
+  base: string,
+  pairs: BenchPair[],
+  readers: number,
+  durationMs: number,
+  floorBin: string | null,
+): Promise<ReadersResult[]> {
   const out: ReadersResult[] = [];
   const dir = path.join(base, 'readers');
   await storeWithTwo(dir, pairs[0]!, pairs[1]!);
-  out.push(await phase(dir, pairs, readers, [process.execPath, path.join(here, 'swap-worker.mjs'), dir, `${durationMs}`], 'certswap activate'));
+  out.push(
+    await phase(
+      dir,
+      pairs,
+      readers,
+      [process.execPath, path.join(here, 'swap-worker.mjs'), dir, `${durationMs}`],
+      'certswap activate',
+    ),
+  );
   if (floorBin) {
     const fdir = path.join(base, 'readers-floor');
     await storeWithTwo(fdir, pairs[0]!, pairs[1]!);
-    out.push(await phase(fdir, pairs, readers, [floorBin, 'activate-for', fdir, `${durationMs}`], 'floor (C), same calls'));
+    out.push(
+      await phase(fdir, pairs, readers, [floorBin, 'activate-for', fdir, `${durationMs}`], 'floor (C), same calls'),
+    );
   }
   return out;
 }

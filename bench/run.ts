@@ -28,13 +28,19 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
 const CLI = path.join(root, 'dist', 'cli', 'certswap.cjs');
 const quick = process.argv.includes('--quick');
-const N = quick ? { act: 20, inst: 10, cold: 3, readMs: 500, sizes: [10, 100] } : { act: 200, inst: 100, cold: 15, readMs: 4000, sizes: [10, 100, 1000, 10000] };
+const N = quick
+  ? { act: 20, inst: 10, cold: 3, readMs: 500, sizes: [10, 100] }
+  : { act: 200, inst: 100, cold: 15, readMs: 4000, sizes: [10, 100, 1000, 10000] };
 
 function buildFloor(): string | null {
   const out = path.join(os.tmpdir(), `certswap-floor-${process.pid}`);
-  const r = spawnSync('cc', ['-O2', '-Wall', '-Wno-format-truncation', '-o', out, path.join(here, 'floor.c')], { encoding: 'utf8' });
+  const r = spawnSync('cc', ['-O2', '-Wall', '-Wno-format-truncation', '-o', out, path.join(here, 'floor.c')], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
-    console.error(`bench: cannot compile bench/floor.c (${r.error?.message ?? r.stderr.trim()}); floor rows are left out`);
+    console.error(
+      `bench: cannot compile bench/floor.c (${r.error?.message ?? r.stderr.trim()}); floor rows are left out`,
+    );
     return null;
   }
   return out;
@@ -42,7 +48,11 @@ function buildFloor(): string | null {
 
 function latencyTable(title: string, rows: Row[], base: string): void {
   const b = rows.find((r) => r.method.startsWith(base))?.medianMs;
-  table(title, ['method', 'median ms', 'p99 ms', 'n', `x ${base}`], rows.map((r) => [r.method, r.medianMs, r.p99Ms, r.n, b ? ratio(r.medianMs, b) : '-']));
+  table(
+    title,
+    ['method', 'median ms', 'p99 ms', 'n', `x ${base}`],
+    rows.map((r) => [r.method, r.medianMs, r.p99Ms, r.n, b ? ratio(r.medianMs, b) : '-']),
+  );
 }
 
 const started = Date.now();
@@ -50,7 +60,13 @@ execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' 
 const floorBin = buildFloor();
 const results: Record<string, unknown> = {
   when: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version },
+  machine: {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+  },
   quick,
 };
 const mounts: BenchFs[] = [tmpfs(), ext4()];
@@ -79,7 +95,22 @@ try {
   if (straceAvailable()) {
     const sc = await syscalls(disk.dir, pairs, floorBin);
     results.syscalls = { ...sc, minimum: MINIMUM };
-    const kinds = ['fsync', 'rename', 'symlink', 'write', 'create', 'mkdir', 'fchmod', 'open', 'read', 'stat', 'readlink', 'readdir', 'flock', 'unlink'];
+    const kinds = [
+      'fsync',
+      'rename',
+      'symlink',
+      'write',
+      'create',
+      'mkdir',
+      'fchmod',
+      'open',
+      'read',
+      'stat',
+      'readlink',
+      'readdir',
+      'flock',
+      'unlink',
+    ];
     table(
       '3. system calls per operation on the store (strace -f; N=20, minus N=0)',
       ['syscall', 'install', 'floor', 'minimum', 'activate', 'floor', 'minimum'],
@@ -102,7 +133,11 @@ try {
   const cold = coldStart(CLI, coldDir, N.cold);
   results.coldStart = cold;
   const nodeMs = cold['node -e 0']!.medianMs;
-  table('4. CLI cold start (whole process, wall)', ['command', 'median ms', 'p99 ms', 'n', 'x node -e 0'], Object.entries(cold).map(([k, s]) => [k, s.medianMs, s.p99Ms, s.n, ratio(s.medianMs, nodeMs)]));
+  table(
+    '4. CLI cold start (whole process, wall)',
+    ['command', 'median ms', 'p99 ms', 'n', 'x node -e 0'],
+    Object.entries(cold).map(([k, s]) => [k, s.medianMs, s.p99Ms, s.n, ratio(s.medianMs, nodeMs)]),
+  );
 
   const readers = await readersUnderSwaps(mounts[0]!.dir, pairs, 4, N.readMs, floorBin);
   results.readers = readers;
@@ -114,16 +149,24 @@ try {
 
   const sc = await scale(disk.dir, pairs, N.sizes);
   results.scale = sc;
-  table(`6. scale on ${disk.name} (in process)`, ['generations', 'status ms', 'recover ms', 'prune ms', 'pruned'], sc.map((r) => [r.generations, r.statusMs, r.recoverMs, r.pruneMs, r.pruned]));
+  table(
+    `6. scale on ${disk.name} (in process)`,
+    ['generations', 'status ms', 'recover ms', 'prune ms', 'pruned'],
+    sc.map((r) => [r.generations, r.statusMs, r.recoverMs, r.pruneMs, r.pruned]),
+  );
 
   const mem = await memory(work, CLI, pairs[0]!);
   results.memory = mem;
-  table('7. memory (peak RSS, MiB)', ['process', 'MiB'], [
-    ...Object.entries(mem.cliPeakMiB).map(([k, v]) => [k, v]),
-    ['agent, idle', mem.agent.idleRssMiB],
-    ['agent, peak incl. a rotation', mem.agent.peakAfterRotationMiB],
-    ['agent, after the rotation', mem.agent.rssAfterRotationMiB],
-  ]);
+  table(
+    '7. memory (peak RSS, MiB)',
+    ['process', 'MiB'],
+    [
+      ...Object.entries(mem.cliPeakMiB).map(([k, v]) => [k, v]),
+      ['agent, idle', mem.agent.idleRssMiB],
+      ['agent, peak incl. a rotation', mem.agent.peakAfterRotationMiB],
+      ['agent, after the rotation', mem.agent.rssAfterRotationMiB],
+    ],
+  );
 
   const pem = await pemFraming({ quick });
   results.pem = pem;

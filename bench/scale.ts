@@ -27,7 +27,8 @@ export async function scale(base: string, pairs: BenchPair[], sizes: number[]): 
     for (let g = 3; g <= size; g++) fs.cpSync(one, path.join(dir, 'generations', `${g}`), { recursive: true });
     const store = await GenerationStore.open(dir);
     const st = await store.status();
-    if (st.generations.length !== size) throw new Error(`expected ${size} generations, status lists ${st.generations.length}`);
+    if (st.generations.length !== size)
+      throw new Error(`expected ${size} generations, status lists ${st.generations.length}`);
     const statusMs = summarise(await timeEach(5, 1, () => store.status())).medianMs;
     const recoverMs = summarise(await timeEach(3, 1, () => store.recover())).medianMs;
     const t0 = process.hrtime.bigint();

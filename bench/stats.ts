@@ -26,7 +26,11 @@ export function ratio(a: number, b: number): number {
 }
 
 /** Runs `fn` `n` times after `warmup` untimed runs; returns the samples in ms. */
-export async function timeEach(n: number, warmup: number, fn: (i: number) => Promise<unknown> | unknown): Promise<number[]> {
+export async function timeEach(
+  n: number,
+  warmup: number,
+  fn: (i: number) => Promise<unknown> | unknown,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn(i);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {

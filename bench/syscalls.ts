@@ -111,7 +111,12 @@ export interface SyscallTable {
   activate: { certswap: Counts; floor?: Counts };
 }
 
-export async function syscalls(base: string, pairs: BenchPair[], floorBin: string | null, n = 20): Promise<SyscallTable> {
+export async function syscalls(
+  base: string,
+  pairs: BenchPair[],
+  floorBin: string | null,
+  n = 20,
+): Promise<SyscallTable> {
   const f = pairs[0]!.files;
   const node = process.execPath;
   const probe = path.join(here, 'syscall-probe.mjs');
@@ -129,7 +134,10 @@ export async function syscalls(base: string, pairs: BenchPair[], floorBin: strin
   };
   const table: SyscallTable = {
     install: { certswap: perOp(await run('install', 0), await run('install', n), n), floor: await runFloor('install') },
-    activate: { certswap: perOp(await run('activate', 0), await run('activate', n), n), floor: await runFloor('activate') },
+    activate: {
+      certswap: perOp(await run('activate', 0), await run('activate', n), n),
+      floor: await runFloor('activate'),
+    },
   };
   return table;
 }

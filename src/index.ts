@@ -11,10 +11,23 @@ export type { ActivePair } from './store/read-active.js';
 export type { CertInfo } from './pki/cert-info.js';
 export type { Log } from './store/context.js';
 export { CertswapError, ErrorCodes, isCertswapError, type CertswapCode } from './errors.js';
-export { validatePair, type PairInput, type ValidatedPair, type ValidationOptions, type ExtendedKeyUsage } from './pki/validate.js';
+export {
+  validatePair,
+  type PairInput,
+  type ValidatedPair,
+  type ValidationOptions,
+  type ExtendedKeyUsage,
+} from './pki/validate.js';
 export { readPairFiles, readInputFile, type PairFiles } from './io/input.js';
 export { parseGeneration, StorePaths } from './store/layout.js';
 export { createLogger, type LoggerOptions } from './log.js';
-export { StoreWatcher, watchStore, type WatchOptions, type WatchMode, type StoreChange, type StoreWatcherEvents } from './consumers/watch.js';
+export {
+  StoreWatcher,
+  watchStore,
+  type WatchOptions,
+  type WatchMode,
+  type StoreChange,
+  type StoreWatcherEvents,
+} from './consumers/watch.js';
 export { TlsIdentity, type TlsIdentityOptions, type TlsIdentityEvents } from './consumers/tls-identity.js';
 export { useBlockingIo } from './io/fs.js';

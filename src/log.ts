@@ -23,7 +23,13 @@ export function createLogger(opts: LoggerOptions = {}): Log & pino.Logger {
     const pretty = require('pino-pretty') as (o: object) => pino.DestinationStream;
     return pino(
       { level: opts.level ?? 'info', redact: { paths: ['key', 'keyPem', '*.key', '*.keyPem'], censor: '[redacted]' } },
-      pretty({ colorize: true, sync: true, destination: opts.fd ?? 2, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,event' }),
+      pretty({
+        colorize: true,
+        sync: true,
+        destination: opts.fd ?? 2,
+        translateTime: 'SYS:HH:MM:ss',
+        ignore: 'pid,hostname,event',
+      }),
     );
   }
   return pino(

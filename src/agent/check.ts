@@ -44,7 +44,9 @@ function handshake(pair: ActivePair, t: NonNullable<CheckOptions['tls']>, timeou
     // sent data, or kept the connection open for a moment; closed at once means refused.
     socket.once('secureConnect', () => {
       socket.once('data', () => done());
-      socket.once('end', () => done(new Error('the server closed the connection right after the handshake (client certificate refused?)')));
+      socket.once('end', () =>
+        done(new Error('the server closed the connection right after the handshake (client certificate refused?)')),
+      );
       setTimeout(() => done(), Math.min(500, timeoutMs / 4)).unref();
     });
     socket.once('error', (err) => done(err));
@@ -62,16 +64,23 @@ export async function runCheck(check: CheckOptions, pair: ActivePair): Promise<v
       },
     });
     const failure = describeFailure(r, check.timeoutMs);
-    if (failure) throw new CertswapError(ErrorCodes.CHECK_FAILED, `check command ${check.command[0]}: ${failure}`, { generation: pair.generation });
+    if (failure)
+      throw new CertswapError(ErrorCodes.CHECK_FAILED, `check command ${check.command[0]}: ${failure}`, {
+        generation: pair.generation,
+      });
   }
   if (check.tls) {
     try {
       await handshake(pair, check.tls, check.timeoutMs);
     } catch (err) {
-      throw new CertswapError(ErrorCodes.CHECK_FAILED, `TLS check ${check.tls.host}:${check.tls.port}: ${(err as Error).message}`, {
-        generation: pair.generation,
-        cause: err,
-      });
+      throw new CertswapError(
+        ErrorCodes.CHECK_FAILED,
+        `TLS check ${check.tls.host}:${check.tls.port}: ${(err as Error).message}`,
+        {
+          generation: pair.generation,
+          cause: err,
+        },
+      );
     }
   }
 }

@@ -26,7 +26,7 @@ export function timerStep(ms: number): number {
  * length; Infinity never fires). Returns a function that cancels it.
  */
 export function setLongTimeout(fn: () => void, ms: number): () => void {
-  let left = ms > 0 ? ms : 0;
+  let left = Math.max(ms, 0);
   let timer: NodeJS.Timeout;
   const arm = (): void => {
     const step = timerStep(left);
@@ -41,7 +41,7 @@ export const systemClock: Clock = {
   now: () => new Date(),
   sleep: async (ms, signal) => {
     try {
-      for (let left = ms > 0 ? ms : 0; ; ) {
+      for (let left = Math.max(ms, 0); ; ) {
         const step = timerStep(left);
         await delay(step, undefined, { signal });
         left -= step;

@@ -51,7 +51,11 @@ export interface CertificateConfig {
   retry: Backoff;
   keep: number;
   usages: ExtendedKeyUsage[];
-  check?: { command?: string[]; tls?: { host: string; port: number; servername?: string; ca?: string }; timeoutMs: number };
+  check?: {
+    command?: string[];
+    tls?: { host: string; port: number; servername?: string; ca?: string };
+    timeoutMs: number;
+  };
   hooks?: { command?: string[]; pidFile?: string; signal: NodeJS.Signals; timeoutMs: number; attempts: number };
 }
 
@@ -166,7 +170,9 @@ function strList(v: unknown, where: string): string[] {
 
 function usages(v: unknown, where: string): ExtendedKeyUsage[] {
   const list = v === undefined ? ['clientAuth'] : strList(v, where);
-  for (const u of list) if (u !== 'clientAuth' && u !== 'serverAuth') fail(where, `unknown usage ${JSON.stringify(u)} (clientAuth or serverAuth)`);
+  for (const u of list)
+    if (u !== 'clientAuth' && u !== 'serverAuth')
+      fail(where, `unknown usage ${JSON.stringify(u)} (clientAuth or serverAuth)`);
   return list as ExtendedKeyUsage[];
 }
 
@@ -195,7 +201,8 @@ function csrProvisioner(p: Obj, where: string, base: string, usages: ExtendedKey
   const s = p.subject === undefined ? {} : obj(p.subject, `${where}.subject`);
   const subject: SubjectAttributes = {};
   for (const [k, v] of Object.entries(s)) {
-    if (!['O', 'OU', 'C', 'ST', 'L'].includes(k)) fail(`${where}.subject.${k}`, 'expected one of O, OU, C, ST, L (the CN is identity.commonName)');
+    if (!['O', 'OU', 'C', 'ST', 'L'].includes(k))
+      fail(`${where}.subject.${k}`, 'expected one of O, OU, C, ST, L (the CN is identity.commonName)');
     subject[k as keyof SubjectAttributes] = str(v, `${where}.subject.${k}`);
   }
   const c = mapping(p.cfssl, `${where}.cfssl`, KEYS.cfssl);
@@ -205,11 +212,17 @@ function csrProvisioner(p: Obj, where: string, base: string, usages: ExtendedKey
   } catch (err) {
     fail(`${where}.cfssl.url`, (err as Error).message);
   }
-  const file = (v: unknown, w: string): string | undefined => (v === undefined ? undefined : path.resolve(base, str(v, w)));
+  const file = (v: unknown, w: string): string | undefined =>
+    v === undefined ? undefined : path.resolve(base, str(v, w));
   return {
     type: 'csr',
     keyType: keyType(p.keyType, `${where}.keyType`),
-    reuseKey: p.reuseKey === undefined ? false : typeof p.reuseKey === 'boolean' ? p.reuseKey : fail(`${where}.reuseKey`, 'expected true or false'),
+    reuseKey:
+      p.reuseKey === undefined
+        ? false
+        : typeof p.reuseKey === 'boolean'
+          ? p.reuseKey
+          : fail(`${where}.reuseKey`, 'expected true or false'),
     subject,
     usages,
     issuerCa: file(p.issuerCa, `${where}.issuerCa`),
@@ -339,7 +352,11 @@ export async function loadConfigFile(file: string): Promise<AgentConfig> {
   try {
     raw = parse(text);
   } catch (err) {
-    throw new CertswapError(ErrorCodes.CONFIG_INVALID, `${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, { path: file });
+    throw new CertswapError(
+      ErrorCodes.CONFIG_INVALID,
+      `${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+      { path: file },
+    );
   }
   return parseConfig(raw, path.dirname(path.resolve(file)));
 }

@@ -32,19 +32,32 @@ async function once(h: HookOptions, event: HookEvent, env: Record<string, string
       // whoever can write a pid file can make root signal any process.
       text = (await readStateFile(h.pidFile, 64))?.trim() ?? '';
     } catch (err) {
-      throw new CertswapError(ErrorCodes.HOOK_FAILED, `hook: pid file refused: ${(err as Error).message}`, { path: h.pidFile, cause: err });
+      throw new CertswapError(ErrorCodes.HOOK_FAILED, `hook: pid file refused: ${(err as Error).message}`, {
+        path: h.pidFile,
+        cause: err,
+      });
     }
-    if (!/^[1-9][0-9]*$/.test(text)) throw new CertswapError(ErrorCodes.HOOK_FAILED, `hook: ${h.pidFile} holds no process id`, { path: h.pidFile });
+    if (!/^[1-9][0-9]*$/.test(text))
+      throw new CertswapError(ErrorCodes.HOOK_FAILED, `hook: ${h.pidFile} holds no process id`, { path: h.pidFile });
     try {
       process.kill(Number(text), h.signal);
     } catch (err) {
-      throw new CertswapError(ErrorCodes.HOOK_FAILED, `hook: cannot send ${h.signal} to ${text}: ${(err as Error).message}`, { path: h.pidFile });
+      throw new CertswapError(
+        ErrorCodes.HOOK_FAILED,
+        `hook: cannot send ${h.signal} to ${text}: ${(err as Error).message}`,
+        { path: h.pidFile },
+      );
     }
   }
 }
 
 /** Runs the hooks, retrying with a doubling delay; raises the last failure. */
-export async function runHooks(h: HookOptions, event: HookEvent, env: Record<string, string>, clock: Clock): Promise<void> {
+export async function runHooks(
+  h: HookOptions,
+  event: HookEvent,
+  env: Record<string, string>,
+  clock: Clock,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await once(h, event, env);
@@ -54,4 +67,3 @@ export async function runHooks(h: HookOptions, event: HookEvent, env: Record<str
     }
   }
 }
-

@@ -10,7 +10,7 @@
  */
 import { CertswapError, ErrorCodes, toCertswapError } from '../errors.js';
 import { silentLog, type Log } from '../store/context.js';
-import { GenerationStore } from '../store/store.js';
+import { GenerationStore, type VerifyResult } from '../store/store.js';
 import type { CertInfo } from '../pki/cert-info.js';
 import { readInputFile } from '../io/input.js';
 import type { AgentConfig, CertificateConfig } from './config.js';
@@ -88,7 +88,11 @@ export class CertificateManager {
 
   private get(name: string): Managed {
     const m = this.managed.get(name);
-    if (!m) throw new CertswapError(ErrorCodes.BAD_ARGUMENT, `no certificate named ${JSON.stringify(name)} (call start() first?)`);
+    if (!m)
+      throw new CertswapError(
+        ErrorCodes.BAD_ARGUMENT,
+        `no certificate named ${JSON.stringify(name)} (call start() first?)`,
+      );
     return m;
   }
 
@@ -107,14 +111,20 @@ export class CertificateManager {
         return await this.ensure(m, opts.force ?? false);
       } catch (err) {
         const e = toCertswapError(err);
-        this.log.warn({ event: 'renew-failed', cert: name, code: e.code, generation: e.generation }, `renewing ${name} failed (${e.code}): ${e.message}`);
+        this.log.warn(
+          { event: 'renew-failed', cert: name, code: e.code, generation: e.generation },
+          `renewing ${name} failed (${e.code}): ${e.message}`,
+        );
         throw e;
       }
     });
   }
 
-  private async due(m: Managed, force: boolean): Promise<{ reason: RenewReason | null; info?: CertInfo; generation?: number }> {
-    let v;
+  private async due(
+    m: Managed,
+    force: boolean,
+  ): Promise<{ reason: RenewReason | null; info?: CertInfo; generation?: number }> {
+    let v: VerifyResult;
     try {
       v = await m.store.verify();
     } catch (err) {
@@ -136,11 +146,18 @@ export class CertificateManager {
     // later activation would be refused.
     if ((await m.store.pendingTrial()) !== null) {
       const back = await m.store.rollback();
-      this.log.warn({ event: 'rollback', cert: c.name, generation: back.generation }, `${c.name}: rolled back a trial left pending`);
+      this.log.warn(
+        { event: 'rollback', cert: c.name, generation: back.generation },
+        `${c.name}: rolled back a trial left pending`,
+      );
     }
     const d = await this.due(m, force);
-    if (d.reason === null) return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: renewalTime(d.info!, c.renew) };
-    this.log.info({ event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null }, `renewing ${c.name}: ${d.reason}`);
+    if (d.reason === null)
+      return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: renewalTime(d.info!, c.renew) };
+    this.log.info(
+      { event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null },
+      `renewing ${c.name}: ${d.reason}`,
+    );
 
     // 1. Provision into a private work directory the store gives (inside it, 0700); it is a
     //    leftover that recover removes if we die here.
@@ -154,7 +171,10 @@ export class CertificateManager {
       }),
     );
     // 2. Stage: written, fsynced, validated as read back. A refused pair changes nothing.
-    const { generation, pair } = await m.store.stage(input, { expectName: c.identity.commonName, requireEku: c.usages });
+    const { generation, pair } = await m.store.stage(input, {
+      expectName: c.identity.commonName,
+      requireEku: c.usages,
+    });
     // 3. Activate (one rename) on trial when there is a check to pass: a crash before the commit
     //    is rolled back by the next recover.
     await m.store.activate(generation, { trial: c.check !== undefined });
@@ -162,11 +182,23 @@ export class CertificateManager {
     if (c.check) {
       try {
         const active = await m.store.readActive();
-        await runCheck({ ...c.check, tls: c.check.tls && { ...c.check.tls, ca: c.check.tls.ca ? await readInputFile(c.check.tls.ca, 'ca') : undefined } }, active);
+        await runCheck(
+          {
+            ...c.check,
+            tls: c.check.tls && {
+              ...c.check.tls,
+              ca: c.check.tls.ca ? await readInputFile(c.check.tls.ca, 'ca') : undefined,
+            },
+          },
+          active,
+        );
       } catch (err) {
         const e = toCertswapError(err);
         const back = await m.store.rollback();
-        this.log.warn({ event: 'rollback', cert: c.name, generation: back.generation, failed: generation, code: e.code }, `check failed, rolled back ${c.name}: ${e.message}`);
+        this.log.warn(
+          { event: 'rollback', cert: c.name, generation: back.generation, failed: generation, code: e.code },
+          `check failed, rolled back ${c.name}: ${e.message}`,
+        );
         await this.hooks(m, 'rollback', back.generation);
         throw e;
       }
@@ -177,8 +209,16 @@ export class CertificateManager {
     const pruned = await m.store.prune(c.keep);
     const info = pair.info;
     this.log.info(
-      { event: 'rotated', cert: c.name, generation, fingerprint: info.fingerprint, notAfter: info.notAfter, pruned: pruned.removed },
-      `rotated ${c.name}: generation ${generation}, sha256 ${info.fingerprint.slice(0, 23)}..., expires ${info.notAfter}`,
+      {
+        event: 'rotated',
+        cert: c.name,
+        generation,
+        fingerprint: info.fingerprint,
+        notAfter: info.notAfter,
+        pruned: pruned.removed,
+      },
+      `rotated ${c.name}: generation ${generation}, ` +
+        `sha256 ${info.fingerprint.slice(0, 23)}..., expires ${info.notAfter}`,
     );
     return {
       name: c.name,
@@ -191,10 +231,18 @@ export class CertificateManager {
   private async hooks(m: Managed, event: HookEvent, generation: number | null): Promise<void> {
     if (!m.config.hooks) return;
     try {
-      await runHooks(m.config.hooks, event, { CERTSWAP_NAME: m.config.name, CERTSWAP_DIR: m.store.dir, CERTSWAP_GENERATION: String(generation ?? '') }, this.clock);
+      await runHooks(
+        m.config.hooks,
+        event,
+        { CERTSWAP_NAME: m.config.name, CERTSWAP_DIR: m.store.dir, CERTSWAP_GENERATION: String(generation ?? '') },
+        this.clock,
+      );
     } catch (err) {
       // The switch stands; a consumer that did not reload keeps serving the previous valid pair.
-      this.log.error({ event: 'hook', cert: m.config.name, hook: event, code: toCertswapError(err).code }, (err as Error).message);
+      this.log.error(
+        { event: 'hook', cert: m.config.name, hook: event, code: toCertswapError(err).code },
+        (err as Error).message,
+      );
     }
   }
 
@@ -230,7 +278,10 @@ export class CertificateManager {
           attempts.set(name, n);
           const wait = backoffDelay(n, m.config.retry, this.random);
           next.set(name, this.clock.now().getTime() + wait);
-          this.log.info({ event: 'retry', cert: name, code: e.code, attempt: n, retryInMs: wait }, `retrying ${name} in ${(wait / 1000).toFixed(1)} s`);
+          this.log.info(
+            { event: 'retry', cert: name, code: e.code, attempt: n, retryInMs: wait },
+            `retrying ${name} in ${(wait / 1000).toFixed(1)} s`,
+          );
         }
       }
       if (this.stopping) break;

@@ -21,7 +21,10 @@ function unitFromSeed(seed: string): number {
   return createHash('sha256').update(seed).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-export function renewalTime(info: Pick<CertInfo, 'notBefore' | 'notAfter' | 'fingerprint'>, window: RenewWindow = DEFAULT_WINDOW): Date {
+export function renewalTime(
+  info: Pick<CertInfo, 'notBefore' | 'notAfter' | 'fingerprint'>,
+  window: RenewWindow = DEFAULT_WINDOW,
+): Date {
   const start = Date.parse(info.notBefore);
   const life = Date.parse(info.notAfter) - start;
   const f = window.from + (window.to - window.from) * unitFromSeed(info.fingerprint);
@@ -39,7 +42,11 @@ export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 5 * 60_000 };
  * Exponential backoff with "equal jitter": attempt n waits between half and all of
  * min(max, initial * 2^(n-1)), so that retries spread out but never collapse to zero.
  */
-export function backoffDelay(attempt: number, b: Backoff = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  b: Backoff = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(b.maxMs, b.initialMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(cap / 2 + (cap / 2) * random());
 }

@@ -3,7 +3,19 @@ import { parseArgs } from 'node:util';
 import { parseGeneration } from '../store/layout.js';
 import type { ExtendedKeyUsage } from '../pki/validate.js';
 
-export const COMMANDS = ['install', 'stage', 'activate', 'commit', 'rollback', 'prune', 'status', 'verify', 'recover', 'agent', 'renew'] as const;
+export const COMMANDS = [
+  'install',
+  'stage',
+  'activate',
+  'commit',
+  'rollback',
+  'prune',
+  'status',
+  'verify',
+  'recover',
+  'agent',
+  'renew',
+] as const;
 /** Commands that work from an agent configuration instead of one --dir. */
 const CONFIG_COMMANDS = new Set(['agent', 'renew']);
 export type Command = (typeof COMMANDS)[number];
@@ -78,7 +90,8 @@ const COMMON = ['dir', 'json', 'log-level', 'lock-timeout', 'help', 'version'];
 function seconds(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v < 0) throw new UsageError(`--${name} must be a number of seconds, not ${JSON.stringify(text)}`);
+  if (text.trim() === '' || !Number.isFinite(v) || v < 0)
+    throw new UsageError(`--${name} must be a number of seconds, not ${JSON.stringify(text)}`);
   return Math.round(v * 1000);
 }
 
@@ -91,14 +104,23 @@ function generation(what: string, text: string): number {
 }
 
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
-  let parsed;
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>
+  >;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const { values: v, positionals } = parsed;
-  const base = { json: v.json ?? false, trial: v.trial ?? false, demo: v.demo ?? false, requireEku: [], logLevel: v['log-level'] ?? env.CERTSWAP_LOG_LEVEL ?? 'error', logLevelExplicit: (v['log-level'] ?? env.CERTSWAP_LOG_LEVEL) !== undefined };
+  const base = {
+    json: v.json ?? false,
+    trial: v.trial ?? false,
+    demo: v.demo ?? false,
+    requireEku: [],
+    logLevel: v['log-level'] ?? env.CERTSWAP_LOG_LEVEL ?? 'error',
+    logLevelExplicit: (v['log-level'] ?? env.CERTSWAP_LOG_LEVEL) !== undefined,
+  };
   if (v.version) return { ...base, command: 'version' };
   const [name, ...rest] = positionals;
   if (v.help || name === undefined || name === 'help') return { ...base, command: 'help' };
@@ -106,13 +128,19 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
   const command = name as Command;
 
   for (const opt of Object.keys(v)) {
-    if (!COMMON.includes(opt) && !ALLOWED[command].includes(opt)) throw new UsageError(`${command} does not take --${opt}`);
+    if (!COMMON.includes(opt) && !ALLOWED[command].includes(opt))
+      throw new UsageError(`${command} does not take --${opt}`);
   }
   if (command === 'activate' ? rest.length !== 1 : rest.length !== 0) {
-    throw new UsageError(command === 'activate' ? 'activate takes exactly one generation number' : `unexpected argument ${JSON.stringify(rest[0])}`);
+    throw new UsageError(
+      command === 'activate'
+        ? 'activate takes exactly one generation number'
+        : `unexpected argument ${JSON.stringify(rest[0])}`,
+    );
   }
   if (CONFIG_COMMANDS.has(command)) {
-    if ((v.config === undefined) === !v.demo) throw new UsageError(`${command} needs --config FILE (or --demo for the embedded default)`);
+    if ((v.config === undefined) === !v.demo)
+      throw new UsageError(`${command} needs --config FILE (or --demo for the embedded default)`);
     const args: CliArgs = { ...base, command };
     if (v.config !== undefined) args.config = v.config;
     if (v.name !== undefined) args.name = v.name;
@@ -124,7 +152,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     throw new UsageError(`${command} needs --cert FILE and --key FILE`);
   }
   for (const eku of v['require-eku'] ?? []) {
-    if (eku !== 'clientAuth' && eku !== 'serverAuth') throw new UsageError(`--require-eku must be clientAuth or serverAuth, not ${JSON.stringify(eku)}`);
+    if (eku !== 'clientAuth' && eku !== 'serverAuth')
+      throw new UsageError(`--require-eku must be clientAuth or serverAuth, not ${JSON.stringify(eku)}`);
   }
   const args: CliArgs = { ...base, command, dir, requireEku: (v['require-eku'] ?? []) as ExtendedKeyUsage[] };
   if (v.cert !== undefined) args.cert = v.cert;
@@ -139,7 +168,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
   if (command === 'activate') args.generation = generation('activate', rest[0]!);
   if (v.to !== undefined) args.to = generation('--to', v.to);
   if (v.keep !== undefined) {
-    if (!/^(0|[1-9][0-9]{0,5})$/.test(v.keep)) throw new UsageError(`--keep must be a whole number >= 0, not ${JSON.stringify(v.keep)}`);
+    if (!/^(0|[1-9][0-9]{0,5})$/.test(v.keep))
+      throw new UsageError(`--keep must be a whole number >= 0, not ${JSON.stringify(v.keep)}`);
     args.keep = Number(v.keep);
   }
   return args;

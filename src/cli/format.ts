@@ -11,7 +11,11 @@ function pad(s: string, n: number): string {
 export function formatStatus(s: StoreStatus): string {
   const lines = [`store    ${s.dir}`];
   lines.push(`current  ${s.current ?? 'none'}${s.previous !== null ? `   (rollback target ${s.previous})` : ''}`);
-  if (s.trial) lines.push(`trial    generation ${s.trial.generation} on trial since ${s.trial.startedAt}; returns to ${s.trial.returnTo ?? 'nothing'} unless committed`);
+  if (s.trial)
+    lines.push(
+      `trial    generation ${s.trial.generation} on trial since ${s.trial.startedAt}; ` +
+        `returns to ${s.trial.returnTo ?? 'nothing'} unless committed`,
+    );
   if (s.currentProblem) lines.push(`problem  ${s.currentProblem}`);
   for (const p of s.problems) lines.push(`problem  ${p.code}: ${p.message}`);
   if (s.generations.length === 0) return `${lines.join('\n')}\n(no generations)\n`;
@@ -34,7 +38,10 @@ export function formatStatus(s: StoreStatus): string {
 }
 
 export function formatVerify(generation: number, info: CertInfo): string {
-  return `ok: generation ${generation}, ${info.subject}, ${info.keyType}, valid until ${info.notAfter}, sha256 ${info.fingerprint}\n`;
+  return (
+    `ok: generation ${generation}, ${info.subject}, ${info.keyType}, ` +
+    `valid until ${info.notAfter}, sha256 ${info.fingerprint}\n`
+  );
 }
 
 export function formatPrune(r: PruneResult): string {
@@ -46,7 +53,11 @@ export function formatPrune(r: PruneResult): string {
 export function formatRecover(r: RecoverResult): string {
   const out: string[] = [];
   for (const p of r.leftoversRemoved) out.push(`removed leftover ${p}`);
-  if (r.trialRolledBack) out.push(`generation ${r.trialRolledBack.from} was on trial and never committed: returned to ${r.trialRolledBack.to ?? 'nothing'}`);
+  if (r.trialRolledBack)
+    out.push(
+      `generation ${r.trialRolledBack.from} was on trial and never committed: ` +
+        `returned to ${r.trialRolledBack.to ?? 'nothing'}`,
+    );
   if (r.repointed) out.push(`current repointed to generation ${r.repointed.to}: ${r.repointed.reason}`);
   for (const p of r.problems) out.push(`problem: ${p.code}: ${p.message}`);
   out.push(r.problems.length ? 'store needs attention' : `store is healthy; current: ${r.current ?? 'none'}`);

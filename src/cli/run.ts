@@ -29,9 +29,11 @@ function version(): string {
 
 /** pino is loaded only when something may be logged: a read-only command starts faster without it. */
 async function logger(args: CliArgs): Promise<Log> {
-  if (args.logLevel === 'silent' || (!MUTATING.has(args.command) && !['debug', 'trace'].includes(args.logLevel))) return silentLog;
+  if (args.logLevel === 'silent' || (!MUTATING.has(args.command) && !['debug', 'trace'].includes(args.logLevel)))
+    return silentLog;
   const { createLogger, LOG_LEVELS } = await import('../log.js');
-  if (!(LOG_LEVELS as readonly string[]).includes(args.logLevel)) throw new UsageError(`unknown log level ${JSON.stringify(args.logLevel)}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(args.logLevel))
+    throw new UsageError(`unknown log level ${JSON.stringify(args.logLevel)}`);
   return createLogger({ level: args.logLevel });
 }
 
@@ -51,7 +53,8 @@ async function executeAgent(args: CliArgs, io: Io): Promise<number> {
   const { createLogger, LOG_LEVELS } = await import('../log.js');
   // The agent logs at the configuration's level unless --log-level or the environment says otherwise.
   const level = args.logLevelExplicit ? args.logLevel : config.logLevel;
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`unknown log level ${JSON.stringify(level)}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new UsageError(`unknown log level ${JSON.stringify(level)}`);
   const log = createLogger({ level, pretty: process.stderr.isTTY === true });
   if (args.command === 'agent') {
     const { runAgent } = await import('../agent/agent.js');
@@ -83,16 +86,31 @@ async function execute(args: CliArgs, io: Io): Promise<number> {
       const input = await readPairFiles({ cert: args.cert!, key: args.key!, ca: args.ca });
       if (args.command === 'stage') {
         const r = await store.stage(input);
-        print(`${r.generation}\n`, { generation: r.generation, fingerprint: r.pair.info.fingerprint, notAfter: r.pair.info.notAfter });
+        print(`${r.generation}\n`, {
+          generation: r.generation,
+          fingerprint: r.pair.info.fingerprint,
+          notAfter: r.pair.info.notAfter,
+        });
       } else {
         const r = await store.install(input, { trial: args.trial });
-        print(`${r.generation}\n`, { generation: r.generation, previous: r.previous, fingerprint: r.info.fingerprint, notAfter: r.info.notAfter });
+        print(`${r.generation}\n`, {
+          generation: r.generation,
+          previous: r.previous,
+          fingerprint: r.info.fingerprint,
+          notAfter: r.info.notAfter,
+        });
       }
       return 0;
     }
     case 'activate': {
       const r = await store.activate(args.generation!, { trial: args.trial });
-      print(`${r.generation}\n`, { generation: r.generation, previous: r.previous, changed: r.changed, trial: args.trial, fingerprint: r.info.fingerprint });
+      print(`${r.generation}\n`, {
+        generation: r.generation,
+        previous: r.previous,
+        changed: r.changed,
+        trial: args.trial,
+        fingerprint: r.info.fingerprint,
+      });
       return 0;
     }
     case 'commit': {
@@ -102,7 +120,12 @@ async function execute(args: CliArgs, io: Io): Promise<number> {
     }
     case 'rollback': {
       const r = await store.rollback(args.to);
-      print(`${r.generation ?? 'none'}\n`, { generation: r.generation, previous: r.previous, changed: r.changed, fingerprint: r.info?.fingerprint ?? null });
+      print(`${r.generation ?? 'none'}\n`, {
+        generation: r.generation,
+        previous: r.previous,
+        changed: r.changed,
+        fingerprint: r.info?.fingerprint ?? null,
+      });
       return 0;
     }
     case 'prune': {
@@ -134,14 +157,24 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let args: CliArgs | undefined;
   try {
     args = parseCli(argv, io.env);
-    if (args.command === 'help') return io.out(USAGE), 0;
-    if (args.command === 'version') return io.out(`${version()}\n`), 0;
+    if (args.command === 'help') {
+      io.out(USAGE);
+      return 0;
+    }
+    if (args.command === 'version') {
+      io.out(`${version()}\n`);
+      return 0;
+    }
     return await execute(args, io);
   } catch (err) {
     const usage = err instanceof UsageError;
     const e = usage ? { code: err.code, message: err.message } : toCertswapError(err);
     const json = args?.json ?? argv.includes('--json');
-    io.err(json ? `${JSON.stringify({ error: { code: e.code, message: e.message } })}\n` : `certswap: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
+    io.err(
+      json
+        ? `${JSON.stringify({ error: { code: e.code, message: e.message } })}\n`
+        : `certswap: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`,
+    );
     if (usage && !json) io.err(`Try 'certswap --help'.\n`);
     return usage ? 2 : 1;
   }

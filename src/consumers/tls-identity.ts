@@ -46,7 +46,12 @@ export class TlsIdentity extends EventEmitter<TlsIdentityEvents> {
     watcher.on('change', ({ pair, previous }) => this.apply(pair, previous));
     watcher.on('error', (err) => this.fail(err));
     watcher.on('inactive', () =>
-      this.fail(new CertswapError(ErrorCodes.NO_ACTIVE, `nothing is active in ${watcher.dir}; still using generation ${this.active.generation}`)),
+      this.fail(
+        new CertswapError(
+          ErrorCodes.NO_ACTIVE,
+          `nothing is active in ${watcher.dir}; still using generation ${this.active.generation}`,
+        ),
+      ),
     );
   }
 
@@ -99,7 +104,10 @@ export class TlsIdentity extends EventEmitter<TlsIdentityEvents> {
       override getName(o?: https.RequestOptions): string {
         return `${super.getName(o)}:certswap-generation-${identity.generation}`;
       }
-      override createConnection(o: https.RequestOptions, cb?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+      override createConnection(
+        o: https.RequestOptions,
+        cb?: (err: Error | null, stream: Duplex) => void,
+      ): Duplex | null | undefined {
         return super.createConnection(identity.secureContextOptions(o), cb);
       }
     }
@@ -120,7 +128,8 @@ export class TlsIdentity extends EventEmitter<TlsIdentityEvents> {
       // Node refused the new pair (an algorithm it cannot load): keep serving the old one.
       this.active = before;
       for (const { server, base } of this.servers) server.setSecureContext(this.secureContextOptions(base));
-      return this.fail(err as Error);
+      this.fail(err as Error);
+      return;
     }
     this.emit('reload', { generation: pair.generation, previous });
   }

@@ -80,7 +80,13 @@ export class StoreWatcher extends EventEmitter<StoreWatcherEvents> {
   constructor(dir: string, options: WatchOptions = {}) {
     super();
     const log = options.log ?? silentLog;
-    this.ctx = { paths: new StorePaths(dir), log, now: () => new Date(), lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS, validation: {} };
+    this.ctx = {
+      paths: new StorePaths(dir),
+      log,
+      now: () => new Date(),
+      lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS,
+      validation: {},
+    };
     this.debounceMs = options.debounceMs ?? 50;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.resyncMs = options.resyncMs ?? 30_000;
@@ -128,7 +134,10 @@ export class StoreWatcher extends EventEmitter<StoreWatcherEvents> {
       this.fsWatcher.on('error', (err) => this.fallBackToPolling(err));
       this._mode = 'inotify';
     } catch (err) {
-      this.ctx.log.warn({ event: 'watch-fallback', code: errnoCode(err) }, 'no inotify watch on the store; polling instead');
+      this.ctx.log.warn(
+        { event: 'watch-fallback', code: errnoCode(err) },
+        'no inotify watch on the store; polling instead',
+      );
     }
   }
 
@@ -237,7 +246,11 @@ export class StoreWatcher extends EventEmitter<StoreWatcherEvents> {
  * Watches the store at `dir` and calls `onChange` once per activation or rollback, with the new
  * pair. Returns the watcher (for `ready`, 'inactive', 'error' and close()).
  */
-export function watchStore(dir: string, onChange: (change: StoreChange) => void, options: WatchOptions = {}): StoreWatcher {
+export function watchStore(
+  dir: string,
+  onChange: (change: StoreChange) => void,
+  options: WatchOptions = {},
+): StoreWatcher {
   const w = new StoreWatcher(dir, options);
   w.on('change', onChange);
   return w;

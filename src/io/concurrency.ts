@@ -6,7 +6,9 @@
  */
 
 /** Awaits all of `work`; then throws the first failure (in array order), if any. */
-export async function settleAll<T extends readonly unknown[]>(work: { readonly [K in keyof T]: Promise<T[K]> }): Promise<T> {
+export async function settleAll<T extends readonly unknown[]>(
+  work: { readonly [K in keyof T]: Promise<T[K]> },
+): Promise<T> {
   const settled = await Promise.allSettled(work as readonly Promise<unknown>[]);
   for (const r of settled) if (r.status === 'rejected') throw r.reason;
   return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;

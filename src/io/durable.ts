@@ -156,7 +156,11 @@ export async function removeTree(dir: string | Buffer): Promise<void> {
  * removed, and the rest go on. (Pruning 10,000 generations: 1.5-1.9 s through the thread pool on
  * the bench machine, about 1.3 s this way; npm run bench, section 6.)
  */
-export async function removeTrees(dirs: string[], onError: (dir: string, err: unknown) => void, batch = 64): Promise<void> {
+export async function removeTrees(
+  dirs: string[],
+  onError: (dir: string, err: unknown) => void,
+  batch = 64,
+): Promise<void> {
   for (let i = 0; i < dirs.length; i++) {
     if (i > 0 && i % batch === 0) await new Promise((r) => setImmediate(r));
     try {

@@ -153,7 +153,10 @@ export const fsOps = {
     let fd: number;
     try {
       // O_NONBLOCK: a FIFO planted at the name opens at once and is refused below, never read.
-      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+      fd = fs.openSync(
+        path,
+        fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY,
+      );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -164,7 +167,11 @@ export const fsOps = {
       check?.(st);
       const buf = Buffer.allocUnsafe(maxBytes);
       let len = 0;
-      for (let n; len < maxBytes && (n = fs.readSync(fd, buf, len, maxBytes - len, null)) > 0; ) len += n;
+      while (len < maxBytes) {
+        const n = fs.readSync(fd, buf, len, maxBytes - len, null);
+        if (n === 0) break;
+        len += n;
+      }
       return buf.subarray(0, len);
     } finally {
       fs.closeSync(fd);
@@ -240,7 +247,9 @@ const blockingOps: Partial<typeof fsOps> = {
   lstat: async (path) => fs.lstatSync(path),
   stat: async (path) => fs.statSync(path),
 };
-const threadPoolOps: Partial<typeof fsOps> = Object.fromEntries(Object.keys(blockingOps).map((k) => [k, fsOps[k as keyof typeof fsOps]]));
+const threadPoolOps: Partial<typeof fsOps> = Object.fromEntries(
+  Object.keys(blockingOps).map((k) => [k, fsOps[k as keyof typeof fsOps]]),
+);
 
 /**
  * Process-wide: makes every file system call certswap makes a blocking one (true), or puts the

@@ -66,7 +66,10 @@ export async function readInputFile(
 }
 
 function tooLarge(role: FileRole, file: string): CertswapError {
-  return new CertswapError(ErrorCodes.INPUT_TOO_LARGE, `${role} ${file}: larger than ${MAX_INPUT_BYTES} bytes`, { file: role, path: file });
+  return new CertswapError(ErrorCodes.INPUT_TOO_LARGE, `${role} ${file}: larger than ${MAX_INPUT_BYTES} bytes`, {
+    file: role,
+    path: file,
+  });
 }
 
 function notFile(role: FileRole, file: string, what: string): CertswapError {

@@ -38,7 +38,10 @@ export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ELOOP' || code === 'EISDIR' || code === 'ENXIO' || code === 'ENODEV') {
-      throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is not a regular file (${code}); move it away`, { path: file, cause: err });
+      throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is not a regular file (${code}); move it away`, {
+        path: file,
+        cause: err,
+      });
     }
     throw err;
   }
@@ -52,7 +55,8 @@ export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT
     if (!st.isFile() || st.nlink !== 1 || (st.uid !== self && st.uid !== 0) || (st.mode & 0o022) !== 0) {
       throw new CertswapError(
         ErrorCodes.UNSAFE_STORE,
-        `${file} is not a lock file of ours (a regular file with one link, ours, writable by no one else); move it away`,
+        `${file} is not a lock file of ours ` +
+          '(a regular file with one link, ours, writable by no one else); move it away',
         { path: file },
       );
     }

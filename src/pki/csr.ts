@@ -30,14 +30,17 @@ export function subjectName(identity: Identity, subject: SubjectAttributes = {})
 /** A PEM CSR for `identity`, requesting the SANs, key usage and extended key usages. */
 export async function createCsr(r: CsrRequest): Promise<string> {
   const lib = await loadX509();
-  const usage = lib.KeyUsageFlags.digitalSignature | (r.keyType.startsWith('RSA') ? lib.KeyUsageFlags.keyEncipherment : 0);
+  const usage =
+    lib.KeyUsageFlags.digitalSignature | (r.keyType.startsWith('RSA') ? lib.KeyUsageFlags.keyEncipherment : 0);
   const extensions: InstanceType<typeof lib.Extension>[] = [
     new lib.KeyUsagesExtension(usage, true),
     new lib.ExtendedKeyUsageExtension(r.usages.map((u) => EKU_OID[u])),
   ];
   if (r.identity.sans.length) {
     extensions.push(
-      new lib.SubjectAlternativeNameExtension(r.identity.sans.map((value) => ({ type: isIpAddress(value) ? ('ip' as const) : ('dns' as const), value }))),
+      new lib.SubjectAlternativeNameExtension(
+        r.identity.sans.map((value) => ({ type: isIpAddress(value) ? ('ip' as const) : ('dns' as const), value })),
+      ),
     );
   }
   const csr = await lib.Pkcs10CertificateRequestGenerator.create({

@@ -38,7 +38,12 @@ export function keyAlgorithms(keyType: KeyType): { gen: Record<string, unknown>;
     case 'RSA-2048':
     case 'RSA-3072':
     case 'RSA-4096': {
-      const rsa = { name: 'RSASSA-PKCS1-v1_5', modulusLength: Number(keyType.slice(4)), publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+      const rsa = {
+        name: 'RSASSA-PKCS1-v1_5',
+        modulusLength: Number(keyType.slice(4)),
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: 'SHA-256',
+      };
       return { gen: rsa, sign: rsa };
     }
     case 'Ed25519':
@@ -52,7 +57,10 @@ export async function generateKeyPair(keyType: KeyType): Promise<CryptoKeyPair> 
 }
 
 export function pemEncode(label: string, der: ArrayBuffer | Uint8Array): string {
-  const b64 = Buffer.from(der as ArrayBuffer).toString('base64').match(/.{1,64}/g)!.join('\n');
+  const b64 = Buffer.from(der as ArrayBuffer)
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
@@ -72,5 +80,8 @@ export function isIpAddress(name: string): boolean {
 
 /** Escapes a value for an RFC 4514 distinguished name ("CN=a\,b"). */
 export function escapeDnValue(v: string): string {
-  return v.replace(/([,+"\\<>;=])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ');
+  return v
+    .replace(/([,+"\\<>;=])/g, '\\$1')
+    .replace(/^([ #])/, '\\$1')
+    .replace(/ $/, '\\ ');
 }

@@ -72,13 +72,23 @@ export function checkInputSize(data: Buffer, role: FileRole, file?: string): voi
 }
 
 /** Parses a PEM bundle of certificates (cert.pem, ca.pem, a trust bundle). */
-export function parseCertificates(data: Buffer, role: FileRole, file: string | undefined, max: number): X509Certificate[] {
+export function parseCertificates(
+  data: Buffer,
+  role: FileRole,
+  file: string | undefined,
+  max: number,
+): X509Certificate[] {
   checkInputSize(data, role, file);
   const blocks = parsePem(data, role, file);
   if (blocks.length > max) fail(ErrorCodes.CHAIN_TOO_LONG, role, file, `more than ${max} certificates`);
   return blocks.map((b, i) => {
     if (b.label.includes('PRIVATE KEY')) {
-      fail(ErrorCodes.BAD_CERT, role, file, 'holds a private key, not a certificate (are the certificate and key swapped?)');
+      fail(
+        ErrorCodes.BAD_CERT,
+        role,
+        file,
+        'holds a private key, not a certificate (are the certificate and key swapped?)',
+      );
     }
     if (b.label.includes('CERTIFICATE REQUEST')) {
       fail(ErrorCodes.BAD_CERT, role, file, 'holds a certificate signing request, not a certificate');
@@ -104,12 +114,18 @@ export function parsePrivateKey(data: Buffer, file?: string): KeyObject {
   // openssl ecparam -genkey writes an EC PARAMETERS block before the key; it carries nothing we need.
   const blocks = parsePem(data, 'key', file).filter((b) => b.label !== 'EC PARAMETERS');
   if (blocks.some((b) => b.label === 'CERTIFICATE')) {
-    fail(ErrorCodes.BAD_KEY, 'key', file, 'holds a certificate, not a private key (are the certificate and key swapped?)');
+    fail(
+      ErrorCodes.BAD_KEY,
+      'key',
+      file,
+      'holds a certificate, not a private key (are the certificate and key swapped?)',
+    );
   }
   if (blocks.some((b) => b.label === 'ENCRYPTED PRIVATE KEY' || /ENCRYPTED/.test(b.headers['Proc-Type'] ?? ''))) {
     fail(ErrorCodes.KEY_ENCRYPTED, 'key', file, 'the private key is encrypted; certswap needs an unencrypted key');
   }
-  if (blocks.length !== 1) fail(ErrorCodes.BAD_KEY, 'key', file, `expected exactly one private key, found ${blocks.length} PEM blocks`);
+  if (blocks.length !== 1)
+    fail(ErrorCodes.BAD_KEY, 'key', file, `expected exactly one private key, found ${blocks.length} PEM blocks`);
   const block = blocks[0]!;
   const type = { 'PRIVATE KEY': 'pkcs8', 'RSA PRIVATE KEY': 'pkcs1', 'EC PRIVATE KEY': 'sec1' }[block.label] as
     | 'pkcs8'
@@ -138,7 +154,9 @@ function unsupportedKey(key: KeyObject): string | null {
         : `unsupported EC curve ${details.namedCurve ?? 'unknown'} (use P-256 or P-384)`;
     case 'rsa':
     case 'rsa-pss':
-      return (details.modulusLength ?? 0) >= 2048 ? null : `RSA key of ${details.modulusLength} bits is too weak (at least 2048)`;
+      return (details.modulusLength ?? 0) >= 2048
+        ? null
+        : `RSA key of ${details.modulusLength} bits is too weak (at least 2048)`;
     case 'ed25519':
       return null;
     default:
@@ -187,7 +205,8 @@ export function validatePair(input: PairInput, opts: ValidationOptions = {}): Va
  * .meta.json). That the key matches the certificate was proven at staging and cannot have
  * changed, so the key is not parsed again (parsing an EC key costs ~0.4 ms, half of a validation),
  * nor the CA bundle (it was written in canonical form); everything that can change with time or
- * with the options (dates, chain, name, EKU, trust) is checked as usual. Damage to either file changes its digest, and the caller falls back to
+ * with the options (dates, chain, name, EKU, trust) is checked as usual. Damage to either file
+ * changes its digest, and the caller falls back to
  * validatePair.
  */
 export function validateStagedPair(input: PairInput, opts: ValidationOptions, stagedKeyType: string): ValidatedPair {
@@ -217,15 +236,28 @@ function validate(input: PairInput, opts: ValidationOptions, stagedKeyType: stri
       { file: 'key', path: input.keyPath },
     );
   }
-  if (!opts.ignoreDates) chain.forEach((c, i) => checkDates(c, i === 0 ? 'the certificate' : `intermediate ${i}`, certFile, opts));
+  if (!opts.ignoreDates) {
+    for (const [i, c] of chain.entries())
+      checkDates(c, i === 0 ? 'the certificate' : `intermediate ${i}`, certFile, opts);
+  }
 
   const info = describeCertificate(leaf, key ? describeKey(key) : stagedKeyType!, chain.length);
   const now = (opts.now ?? new Date()).getTime();
   if (opts.minRemainingMs !== undefined && Date.parse(info.notAfter) - now < opts.minRemainingMs) {
-    fail(ErrorCodes.LIFETIME_TOO_SHORT, 'cert', certFile, `expires at ${info.notAfter}, sooner than the required remaining lifetime`);
+    fail(
+      ErrorCodes.LIFETIME_TOO_SHORT,
+      'cert',
+      certFile,
+      `expires at ${info.notAfter}, sooner than the required remaining lifetime`,
+    );
   }
   if (opts.expectName !== undefined && !hasName(info, opts.expectName)) {
-    fail(ErrorCodes.NAME_MISMATCH, 'cert', certFile, `is for ${JSON.stringify(info.subject)}, not ${JSON.stringify(opts.expectName)}`);
+    fail(
+      ErrorCodes.NAME_MISMATCH,
+      'cert',
+      certFile,
+      `is for ${JSON.stringify(info.subject)}, not ${JSON.stringify(opts.expectName)}`,
+    );
   }
   for (const eku of opts.requireEku ?? []) {
     const usages = leaf.keyUsage;

@@ -4,17 +4,10 @@
  */
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode } from '../errors.js';
-import { fsOps, type Dirent } from '../io/fs.js';
+import { fsOps, type Dirent, type Stats } from '../io/fs.js';
 import { settleAll } from '../io/concurrency.js';
 import { readInputFile } from '../io/input.js';
-import {
-  CA_FILE,
-  CERT_FILE,
-  KEY_FILE,
-  generationFromLinkTarget,
-  isGenerationName,
-  type StorePaths,
-} from './layout.js';
+import { CA_FILE, CERT_FILE, KEY_FILE, generationFromLinkTarget, isGenerationName, type StorePaths } from './layout.js';
 import { validatePair, validateStagedPair, type ValidatedPair, type ValidationOptions } from '../pki/validate.js';
 import { readMeta, unchangedSinceStaging } from './records/meta.js';
 import { checkLayoutDir, checkLayoutFile, generationsDirExists } from './store-path.js';
@@ -44,7 +37,10 @@ export async function readGenerationEntries(paths: StorePaths): Promise<Dirent[]
 
 /** The numbers of the generations present, ascending. Staging and trash entries are not generations. */
 export async function listGenerations(paths: StorePaths): Promise<number[]> {
-  return (await readGenerationsDir(paths)).filter(isGenerationName).map(Number).sort((a, b) => a - b);
+  return (await readGenerationsDir(paths))
+    .filter(isGenerationName)
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 export type CurrentLink =
@@ -108,18 +104,25 @@ export interface GenerationFiles {
  */
 export async function readGenerationFiles(paths: StorePaths, n: number): Promise<GenerationFiles> {
   // generations/ itself is checked too: through a link there, generations/<n> would be outside.
-  if (!(await generationsDirExists(paths))) throw new CertswapError(ErrorCodes.NO_SUCH_GENERATION, `generation ${n} does not exist`, { generation: n, path: paths.generationDir(n) });
+  if (!(await generationsDirExists(paths)))
+    throw new CertswapError(ErrorCodes.NO_SUCH_GENERATION, `generation ${n} does not exist`, {
+      generation: n,
+      path: paths.generationDir(n),
+    });
   return readGenerationFilesFrom(paths.generationDir(n), n);
 }
 
 /** Reads a generation's files from `dir` (a generation or a staging directory). */
 export async function readGenerationFilesFrom(dir: string, n: number): Promise<GenerationFiles> {
-  let st;
+  let st: Stats;
   try {
     st = await fsOps.lstat(dir);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') {
-      throw new CertswapError(ErrorCodes.NO_SUCH_GENERATION, `generation ${n} does not exist`, { generation: n, path: dir });
+      throw new CertswapError(ErrorCodes.NO_SUCH_GENERATION, `generation ${n} does not exist`, {
+        generation: n,
+        path: dir,
+      });
     }
     throw err;
   }
@@ -128,18 +131,28 @@ export async function readGenerationFilesFrom(dir: string, n: number): Promise<G
   const read = async (name: string, role: 'cert' | 'key' | 'ca', optional: boolean): Promise<Buffer | undefined> => {
     const file = path.join(dir, name);
     try {
-      return await readInputFile(file, role, { noFollow: true, check: (fst) => checkLayoutFile(fst, file, { generation: n }) });
+      return await readInputFile(file, role, {
+        noFollow: true,
+        check: (fst) => checkLayoutFile(fst, file, { generation: n }),
+      });
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ELOOP' || code === 'ENXIO' || code === 'ENODEV') {
         // A link (O_NOFOLLOW), or a socket or device planted at the name.
         const what = code === 'ELOOP' ? 'a symbolic link' : 'not a regular file';
-        throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is ${what}`, { generation: n, path: file, cause: err });
+        throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is ${what}`, {
+          generation: n,
+          path: file,
+          cause: err,
+        });
       }
       if (code !== 'ENOENT') throw err;
       if (optional) return undefined;
       // The directory vanished (pruned) or never held the file: tell the two apart.
-      const gone = await fsOps.lstat(dir).then(() => false, () => true);
+      const gone = await fsOps.lstat(dir).then(
+        () => false,
+        () => true,
+      );
       throw new CertswapError(
         gone ? ErrorCodes.NO_SUCH_GENERATION : ErrorCodes.INCOMPLETE_GENERATION,
         gone ? `generation ${n} does not exist` : `generation ${n} has no ${name}`,
@@ -149,8 +162,18 @@ export async function readGenerationFilesFrom(dir: string, n: number): Promise<G
   };
   // The three reads run at once (each is a round trip through libuv's thread pool); failures are
   // reported in file order, whatever order they happened in.
-  const [cert, key, ca] = await settleAll([read(CERT_FILE, 'cert', false), read(KEY_FILE, 'key', false), read(CA_FILE, 'ca', true)] as const);
-  const files: GenerationFiles = { generation: n, cert: cert!, key: key!, certPath: path.join(dir, CERT_FILE), keyPath: path.join(dir, KEY_FILE) };
+  const [cert, key, ca] = await settleAll([
+    read(CERT_FILE, 'cert', false),
+    read(KEY_FILE, 'key', false),
+    read(CA_FILE, 'ca', true),
+  ] as const);
+  const files: GenerationFiles = {
+    generation: n,
+    cert: cert!,
+    key: key!,
+    certPath: path.join(dir, CERT_FILE),
+    keyPath: path.join(dir, KEY_FILE),
+  };
   if (ca !== undefined) {
     files.ca = ca;
     files.caPath = path.join(dir, CA_FILE);
@@ -159,7 +182,11 @@ export async function readGenerationFilesFrom(dir: string, n: number): Promise<G
 }
 
 /** Reads generation `n` from disk and validates it; raises the validation codes with the generation named. */
-export async function validateGeneration(paths: StorePaths, n: number, opts: ValidationOptions): Promise<ValidatedPair> {
+export async function validateGeneration(
+  paths: StorePaths,
+  n: number,
+  opts: ValidationOptions,
+): Promise<ValidatedPair> {
   const [files, meta] = await settleAll([readGenerationFiles(paths, n), readMeta(paths.generationDir(n))] as const);
   // Unchanged since staging: the key match proven then still holds (see validateStagedPair).
   return validateFiles(files, opts, unchangedSinceStaging(meta, files) ? meta!.keyType : undefined);

@@ -60,7 +60,11 @@ export async function clearLeftovers(paths: StorePaths): Promise<Leftovers> {
       await removeTree(p);
       out.removed.push(path.join(dir, name.toString()));
     } catch (err) {
-      out.failed.push({ path: path.join(dir, name.toString()), code: errnoCode(err) ?? 'CERTSWAP_INTERNAL', message: (err as Error).message });
+      out.failed.push({
+        path: path.join(dir, name.toString()),
+        code: errnoCode(err) ?? 'CERTSWAP_INTERNAL',
+        message: (err as Error).message,
+      });
     }
   };
   if (await generationsDirExists(paths)) {
@@ -73,7 +77,8 @@ export async function clearLeftovers(paths: StorePaths): Promise<Leftovers> {
   for (const name of await names(paths.dir)) {
     const text = name.toString('latin1');
     // A temporary name is a file or a link when we made it; as a tree it is removed all the same.
-    if (isTempEntry(text) || (text.startsWith(PROVISION_PREFIX) && !inUseByAnotherProcess(text))) await remove(paths.dir, name);
+    if (isTempEntry(text) || (text.startsWith(PROVISION_PREFIX) && !inUseByAnotherProcess(text)))
+      await remove(paths.dir, name);
   }
   return out;
 }

@@ -26,7 +26,10 @@ export async function readActive(ctx: StoreContext): Promise<ActivePair> {
       return await readGenerationFiles(ctx.paths, n);
     } catch (err) {
       if (!isCertswapError(err, ErrorCodes.NO_SUCH_GENERATION) || attempt >= ATTEMPTS) throw err;
-      ctx.log.debug({ event: 'read-retry', generation: n, attempt }, 'generation pruned while reading; resolving again');
+      ctx.log.debug(
+        { event: 'read-retry', generation: n, attempt },
+        'generation pruned while reading; resolving again',
+      );
     }
   }
 }

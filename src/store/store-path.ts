@@ -107,27 +107,48 @@ export async function checkStorePath(dir: string, opts: StoreDirCheck): Promise<
       rest = rest.slice(1);
       continue;
     }
-    if (!trusted(st.uid, self)) throw unsafe(cur, `${cur} belongs to uid ${st.uid}: a directory above the store must belong to root or to this user`);
+    if (!trusted(st.uid, self))
+      throw unsafe(
+        cur,
+        `${cur} belongs to uid ${st.uid}: a directory above the store must belong to root or to this user`,
+      );
     const next = path.join(cur, name);
     const sticky = (st.mode & 0o1000) !== 0;
     // Refused before anything is created in it: a refused command leaves no trace.
     if (writableByOthers(st) && !sticky) {
-      throw unsafe(cur, `${cur} is writable by others (mode ${modeOf(st)}): anyone could replace ${next}; use a directory only root can write`);
+      throw unsafe(
+        cur,
+        `${cur} is writable by others (mode ${modeOf(st)}): anyone could replace ${next}; ` +
+          'use a directory only root can write',
+      );
     }
     let child = await lstatOrNull(next);
     if (child === null) {
       if (!opts.create) {
-        throw Object.assign(new Error(`no such store directory: ${next} does not exist`), { code: 'ENOENT', syscall: 'lstat', path: next });
+        throw Object.assign(new Error(`no such store directory: ${next} does not exist`), {
+          code: 'ENOENT',
+          syscall: 'lstat',
+          path: next,
+        });
       }
       await makeDirDurable(next);
       child = await fsOps.lstat(next);
     }
     if (writableByOthers(st) && !trusted(child.uid, self)) {
-      throw unsafe(next, `${next} belongs to uid ${child.uid} and sits in ${cur}, which anyone can write (mode ${modeOf(st)}): refusing it`);
+      throw unsafe(
+        next,
+        `${next} belongs to uid ${child.uid} and sits in ${cur}, ` +
+          `which anyone can write (mode ${modeOf(st)}): refusing it`,
+      );
     }
     if (child.isSymbolicLink()) {
-      if (rest.length === 1) throw unsafe(next, `${next} is a symbolic link: give the store's real directory (a link can be repointed)`);
-      if (!trusted(child.uid, self)) throw unsafe(next, `${next} is a symbolic link owned by uid ${child.uid}, who could repoint it; refusing to follow it`);
+      if (rest.length === 1)
+        throw unsafe(next, `${next} is a symbolic link: give the store's real directory (a link can be repointed)`);
+      if (!trusted(child.uid, self))
+        throw unsafe(
+          next,
+          `${next} is a symbolic link owned by uid ${child.uid}, who could repoint it; refusing to follow it`,
+        );
       if (++links > MAX_LINKS) throw unsafe(next, `${next}: too many levels of symbolic links`);
       // The target's components replace the link's, read from the link's directory (or from `/`).
       const target = await fsOps.readlink(next);
@@ -173,7 +194,8 @@ export function checkLayoutDir(st: Stats, where: string, extra: { generation?: n
   else if (!st.isDirectory()) problem = 'is not a directory';
   else if (!trusted(st.uid, self)) problem = `belongs to uid ${st.uid}`;
   else if ((st.mode & 0o022) !== 0) problem = `is writable by group or others (mode ${modeOf(st)})`;
-  if (problem !== null) throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${where} ${problem}`, { path: where, ...extra });
+  if (problem !== null)
+    throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${where} ${problem}`, { path: where, ...extra });
 }
 
 /**
@@ -190,7 +212,8 @@ export function checkLayoutFile(st: Stats, where: string, extra: { generation?: 
   // certswap creates every file with O_EXCL and only renames it: a second name is a hard link
   // someone made, to a file that may live (and be read or changed) outside the store.
   else if (st.nlink !== 1) problem = `has ${st.nlink} names (a hard link was made to it)`;
-  if (problem !== null) throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${where} ${problem}`, { path: where, ...extra });
+  if (problem !== null)
+    throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${where} ${problem}`, { path: where, ...extra });
 }
 
 /**

@@ -9,10 +9,18 @@ import { validateFiles } from './generations.js';
 import { DIR_MODE, StorePaths, provisionName } from './layout.js';
 import { makeDir, removeTree } from '../io/durable.js';
 import path from 'node:path';
-import { DEFAULT_LOCK_TIMEOUT_MS, acquireLock } from '../io/lock.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, acquireLock, type HeldLock } from '../io/lock.js';
 import { checkStorePath, prepareStoreDir } from './store-path.js';
 import { stageLocked, type StageResult } from './ops/stage.js';
-import { activateLocked, checkCanActivate, commitLocked, rollbackLocked, type ActivateOptions, type RollbackResult, type SwitchResult } from './ops/switch.js';
+import {
+  activateLocked,
+  checkCanActivate,
+  commitLocked,
+  rollbackLocked,
+  type ActivateOptions,
+  type RollbackResult,
+  type SwitchResult,
+} from './ops/switch.js';
 import { DEFAULT_KEEP, pruneLocked, type PruneResult } from './ops/prune.js';
 import { recoverLocked, type RecoverResult } from './ops/recover.js';
 import { status, type StoreStatus } from './ops/status.js';
@@ -226,7 +234,7 @@ export class GenerationStore {
   }
 
   private async locked<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    let lock;
+    let lock: HeldLock;
     try {
       // Before the lock file is opened (it may be created): the path to it must be ours.
       await checkStorePath(this.paths.dir, { create: false });

@@ -98,19 +98,32 @@ describe('certswap agent (process)', function () {
 
   it('a kill -9 between activation and commit is rolled back by recover', async () => {
     const dir = await tempDir();
-    await fse.writeFile(await writeConfig(dir), (await fse.readFile(path.join(dir, 'agent.yaml'), 'utf8')).replace('lifetime: 5s', 'lifetime: 1h'));
+    await fse.writeFile(
+      await writeConfig(dir),
+      (await fse.readFile(path.join(dir, 'agent.yaml'), 'utf8')).replace('lifetime: 5s', 'lifetime: 1h'),
+    );
     expect((await certswap(['renew', '--config', path.join(dir, 'agent.yaml')])).code).to.equal(0); // generation 1, committed
     const checkPid = path.join(dir, 'check.pid');
-    const slow = await writeConfig(dir, `    check: { command: [sh, -c, "echo $$ > ${checkPid}; exec sleep 60"], timeout: 90s }\n`);
+    const slow = await writeConfig(
+      dir,
+      `    check: { command: [sh, -c, "echo $$ > ${checkPid}; exec sleep 60"], timeout: 90s }\n`,
+    );
     await fse.writeFile(slow, (await fse.readFile(slow, 'utf8')).replace('lifetime: 5s', 'lifetime: 1h'));
     const renew = spawn(process.execPath, [CLI, 'renew', '--config', slow], { stdio: 'ignore' });
     const store = path.join(dir, 'store');
-    await until('generation 2 on trial', async () => (await fse.readlink(path.join(store, 'current')).catch(() => '')) === 'generations/2' && fse.pathExists(path.join(store, '.trial')));
+    await until(
+      'generation 2 on trial',
+      async () =>
+        (await fse.readlink(path.join(store, 'current')).catch(() => '')) === 'generations/2' &&
+        fse.pathExists(path.join(store, '.trial')),
+    );
     renew.kill('SIGKILL');
     await once(renew, 'exit');
     // The check ran in its own process group and outlives the agent; it must not outlive the test.
     // (sh execs the sleep, so a marker in its command line would be gone: kill the group by id.)
-    await until('the check to record its pid', async () => /^\d+\n$/.test(await fse.readFile(checkPid, 'utf8').catch(() => '')));
+    await until('the check to record its pid', async () =>
+      /^\d+\n$/.test(await fse.readFile(checkPid, 'utf8').catch(() => '')),
+    );
     process.kill(-Number(await fse.readFile(checkPid, 'utf8')), 'SIGKILL');
     const r = await certswap(['recover', '--dir', store]);
     expect(r.code, r.stderr).to.equal(0);
@@ -194,7 +207,10 @@ describe('certswap agent: signals during start-up', function () {
       child.kill('SIGTERM');
       const [code] = await exited;
       expect(code, `SIGHUP ${wait} ms in`).to.equal(0);
-      expect(events.filter((e) => e.event === 'rotated'), `SIGHUP ${wait} ms in`).to.have.length(1);
+      expect(
+        events.filter((e) => e.event === 'rotated'),
+        `SIGHUP ${wait} ms in`,
+      ).to.have.length(1);
     }
     for (const wait of [0, 2, 5, 10, 20, 40, 80, 160]) {
       const { child, events } = agent(config);
@@ -213,12 +229,17 @@ describe('certswap agent: signals during start-up', function () {
     const pidFile = path.join(dir, 'provisioner.pid');
     const config = await writeConfig(dir);
     const slow = `provisioner: { type: command, command: [sh, -c, 'echo $$ > ${pidFile}; exec sleep 60'] }`;
-    await fse.writeFile(config, (await fse.readFile(config, 'utf8')).replace(/provisioner: .*/, () => slow));
+    await fse.writeFile(
+      config,
+      (await fse.readFile(config, 'utf8')).replace(/provisioner: .*/, () => slow),
+    );
     const renew = spawn(process.execPath, [CLI, 'renew', '--config', config], { stdio: 'ignore' });
     const exited = once(renew, 'exit');
     let provisioner: number | undefined;
     try {
-      await until('the provisioner to run', async () => /^\d+\n$/.test(await fse.readFile(pidFile, 'utf8').catch(() => '')));
+      await until('the provisioner to run', async () =>
+        /^\d+\n$/.test(await fse.readFile(pidFile, 'utf8').catch(() => '')),
+      );
       provisioner = Number(await fse.readFile(pidFile, 'utf8'));
       expect(catches(renew, 'SIGHUP')).to.equal(false);
       renew.kill('SIGHUP');

@@ -37,7 +37,19 @@ class CfsslServer {
     this.log = '';
     this.proc = spawn(
       this.bin,
-      ['serve', '-address', '127.0.0.1', '-port', `${this.port}`, '-ca', path.join(this.dir, 'ca.pem'), '-ca-key', path.join(this.dir, 'ca-key.pem'), '-config', path.join(this.dir, 'config.json')],
+      [
+        'serve',
+        '-address',
+        '127.0.0.1',
+        '-port',
+        `${this.port}`,
+        '-ca',
+        path.join(this.dir, 'ca.pem'),
+        '-ca-key',
+        path.join(this.dir, 'ca-key.pem'),
+        '-config',
+        path.join(this.dir, 'config.json'),
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     this.proc.stderr!.on('data', (d) => (this.log += d));
@@ -79,20 +91,23 @@ class RecordingProxy {
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         this.bodies.push(body.toString('utf8'));
-        const up = http.request({ host: '127.0.0.1', port: this.upstream, path: req.url, method: req.method, headers: req.headers }, (ur) => {
-          const parts: Buffer[] = [];
-          ur.on('data', (d: Buffer) => parts.push(d));
-          ur.on('end', () => {
-            let text = Buffer.concat(parts).toString('utf8');
-            if (this.replaceCertificate && /sign$/.test(req.url ?? '')) {
-              const a = JSON.parse(text) as { result: { certificate: string } };
-              a.result.certificate = this.replaceCertificate;
-              text = JSON.stringify(a);
-            }
-            res.writeHead(ur.statusCode!, { 'content-type': 'application/json' });
-            res.end(text);
-          });
-        });
+        const up = http.request(
+          { host: '127.0.0.1', port: this.upstream, path: req.url, method: req.method, headers: req.headers },
+          (ur) => {
+            const parts: Buffer[] = [];
+            ur.on('data', (d: Buffer) => parts.push(d));
+            ur.on('end', () => {
+              let text = Buffer.concat(parts).toString('utf8');
+              if (this.replaceCertificate && /sign$/.test(req.url ?? '')) {
+                const a = JSON.parse(text) as { result: { certificate: string } };
+                a.result.certificate = this.replaceCertificate;
+                text = JSON.stringify(a);
+              }
+              res.writeHead(ur.statusCode!, { 'content-type': 'application/json' });
+              res.end(text);
+            });
+          },
+        );
         up.on('error', () => res.socket?.destroy());
         up.end(body);
       });
@@ -122,13 +137,17 @@ describe('enrolment against a real cfssl CA server', function () {
 
   before(async function () {
     if (!bin) {
-      if (process.env.CI) throw new Error('cfssl is not installed (.ci/run installs golang-cfssl from Debian packages)');
+      if (process.env.CI)
+        throw new Error('cfssl is not installed (.ci/run installs golang-cfssl from Debian packages)');
       this.skip();
     }
     base = await runTempDir('certswap-cfssl-');
     caDir = path.join(base, 'ca-server');
     await fse.mkdirp(caDir);
-    const init = spawnSync(bin, ['gencert', '-initca', '-'], { input: JSON.stringify({ CN: 'certswap test fleet CA', key: { algo: 'ecdsa', size: 256 } }), encoding: 'utf8' });
+    const init = spawnSync(bin, ['gencert', '-initca', '-'], {
+      input: JSON.stringify({ CN: 'certswap test fleet CA', key: { algo: 'ecdsa', size: 256 } }),
+      encoding: 'utf8',
+    });
     expect(init.status, init.stderr).to.equal(0);
     const made = JSON.parse(init.stdout) as { cert: string; key: string };
     caCert = made.cert;
@@ -139,7 +158,11 @@ describe('enrolment against a real cfssl CA server', function () {
       path.join(caDir, 'config.json'),
       JSON.stringify({
         signing: {
-          default: { expiry: '1h', usages: ['digital signature', 'key encipherment', 'client auth', 'server auth'], auth_key: 'fleet' },
+          default: {
+            expiry: '1h',
+            usages: ['digital signature', 'key encipherment', 'client auth', 'server auth'],
+            auth_key: 'fleet',
+          },
           // A profile without an auth key, for the unauthenticated /sign endpoint.
           profiles: { open: { expiry: '1h', usages: ['digital signature', 'client auth'] } },
         },
@@ -159,7 +182,11 @@ describe('enrolment against a real cfssl CA server', function () {
     await proxy?.stop();
   });
 
-  function manager(name: string, extra: Record<string, unknown> = {}, cfssl: Record<string, unknown> = {}): { m: CertificateManager; dir: string } {
+  function manager(
+    name: string,
+    extra: Record<string, unknown> = {},
+    cfssl: Record<string, unknown> = {},
+  ): { m: CertificateManager; dir: string } {
     const dir = path.join(base, name);
     stores.push(dir);
     const config = parseConfig(
@@ -174,7 +201,14 @@ describe('enrolment against a real cfssl CA server', function () {
             provisioner: {
               type: 'csr',
               subject: { O: 'certswap test fleet', OU: 'devices' },
-              cfssl: { url: `http://127.0.0.1:${proxy.port}`, authKeyFile: path.join(base, 'auth.key'), timeout: '5s', attempts: 2, backoff: '100ms', ...cfssl },
+              cfssl: {
+                url: `http://127.0.0.1:${proxy.port}`,
+                authKeyFile: path.join(base, 'auth.key'),
+                timeout: '5s',
+                attempts: 2,
+                backoff: '100ms',
+                ...cfssl,
+              },
               ...extra,
             },
           },
@@ -186,7 +220,8 @@ describe('enrolment against a real cfssl CA server', function () {
     return { m, dir };
   }
 
-  const gen = (dir: string, n: number, file: string): Promise<Buffer> => fse.readFile(path.join(dir, 'generations', `${n}`, file));
+  const gen = (dir: string, n: number, file: string): Promise<Buffer> =>
+    fse.readFile(path.join(dir, 'generations', `${n}`, file));
 
   it('enrols (key made on the device, CSR to cfssl authsign), then renews twice with a new key each time', async () => {
     const { m, dir } = manager('store-new-keys');
@@ -211,7 +246,9 @@ describe('enrolment against a real cfssl CA server', function () {
     expect(keys.size, 'a new key on every renewal').to.equal(3);
     const signs = proxy.bodies.filter((b) => b.includes('"token"'));
     expect(signs.length).to.be.greaterThanOrEqual(3);
-    console.log(`      cfssl: enrolment + 2 renewals, 3 generations, 3 distinct keys, ${signs.length} authsign requests`);
+    console.log(
+      `      cfssl: enrolment + 2 renewals, 3 generations, 3 distinct keys, ${signs.length} authsign requests`,
+    );
   });
 
   it('enrols through the unauthenticated /sign endpoint when no auth key is configured', async () => {
@@ -222,7 +259,9 @@ describe('enrolment against a real cfssl CA server', function () {
     const cert = new X509Certificate(await gen(dir, 1, 'cert.pem'));
     expect(cert.checkPrivateKey(createPrivateKey(await gen(dir, 1, 'key.pem')))).to.equal(true);
     const sent = proxy.bodies.slice(before).map((b) => JSON.parse(b) as Record<string, unknown>);
-    expect(sent.some((b) => typeof b.certificate_request === 'string' && b.profile === 'open' && !('token' in b))).to.equal(true);
+    expect(
+      sent.some((b) => typeof b.certificate_request === 'string' && b.profile === 'open' && !('token' in b)),
+    ).to.equal(true);
   });
 
   it('keeps the key across renewals when reuseKey is set; the pair is still staged as one generation', async () => {
@@ -233,7 +272,10 @@ describe('enrolment against a real cfssl CA server', function () {
     const [k1, k2] = [await gen(dir, 1, 'key.pem'), await gen(dir, 2, 'key.pem')];
     expect(k2.toString()).to.equal(k1.toString());
     expect(createPrivateKey(k1).asymmetricKeyDetails?.namedCurve).to.equal('secp384r1');
-    const [c1, c2] = [new X509Certificate(await gen(dir, 1, 'cert.pem')), new X509Certificate(await gen(dir, 2, 'cert.pem'))];
+    const [c1, c2] = [
+      new X509Certificate(await gen(dir, 1, 'cert.pem')),
+      new X509Certificate(await gen(dir, 2, 'cert.pem')),
+    ];
     expect(c1.serialNumber).to.not.equal(c2.serialNumber);
     expect(c2.checkPrivateKey(createPrivateKey(k2))).to.equal(true);
   });
@@ -244,7 +286,8 @@ describe('enrolment against a real cfssl CA server', function () {
     await m.ensureCertificate('device');
     const store = m.store('device');
     await ca.stop();
-    const failures = (): number => logEvents.filter((e) => e.event === 'retry' && e.code === ErrorCodes.CA_UNAVAILABLE).length;
+    const failures = (): number =>
+      logEvents.filter((e) => e.event === 'retry' && e.code === ErrorCodes.CA_UNAVAILABLE).length;
     const before = failures();
     const running = m.run();
     try {
@@ -262,7 +305,9 @@ describe('enrolment against a real cfssl CA server', function () {
       await m.stop();
       await running;
     }
-    console.log(`      cfssl: CA down, ${failures() - before} failed attempts (each ${2} requests), generation 1 stayed active; CA back: generation 2`);
+    console.log(
+      `      cfssl: CA down, ${failures() - before} failed attempts (each ${2} requests), generation 1 stayed active; CA back: generation 2`,
+    );
   });
 
   it('refuses a certificate the CA issued for another key, and changes nothing', async () => {
@@ -290,7 +335,11 @@ describe('enrolment against a real cfssl CA server', function () {
     await m.ensureCertificate('device');
     const wrong = manager('store-wrong-key', {}, { authKeyFile: path.join(base, 'wrong.key') });
     await wrong.m.start();
-    const err = await expectCode(wrong.m.ensureCertificate('device', { force: true }), ErrorCodes.CA_REFUSED, /invalid token/);
+    const err = await expectCode(
+      wrong.m.ensureCertificate('device', { force: true }),
+      ErrorCodes.CA_REFUSED,
+      /invalid token/,
+    );
     expect(err.message).to.match(/HTTP 400/);
     expect((await m.store('device').status()).generations).to.have.length(1);
   });

@@ -8,7 +8,10 @@ import { expectCode } from '../helpers/expect-code.js';
 
 async function server(ca: string): Promise<tls.Server & { port: number }> {
   const srv = await makePair({ name: 'localhost', sans: ['localhost'] });
-  const s = tls.createServer({ cert: srv.cert, key: srv.key, ca, requestCert: true, rejectUnauthorized: true }, (sock) => sock.end('ok\n'));
+  const s = tls.createServer(
+    { cert: srv.cert, key: srv.key, ca, requestCert: true, rejectUnauthorized: true },
+    (sock) => sock.end('ok\n'),
+  );
   s.listen(0, '127.0.0.1');
   await once(s, 'listening');
   return Object.assign(s, { port: (s.address() as AddressInfo).port });
@@ -24,7 +27,10 @@ describe('post-activation check', () => {
       await runCheck({ tls: { host: '127.0.0.1', port: s.port, servername: 'localhost' }, timeoutMs: 5000 }, files);
       const stranger = await makePair({ issuer: await issue({ ca: true, name: 'stranger CA' }) });
       await expectCode(
-        runCheck({ tls: { host: '127.0.0.1', port: s.port, servername: 'localhost' }, timeoutMs: 5000 }, { ...files, cert: stranger.cert, key: stranger.key }),
+        runCheck(
+          { tls: { host: '127.0.0.1', port: s.port, servername: 'localhost' }, timeoutMs: 5000 },
+          { ...files, cert: stranger.cert, key: stranger.key },
+        ),
         'CERTSWAP_CHECK_FAILED',
         /TLS check 127\.0\.0\.1/,
       );
@@ -36,7 +42,10 @@ describe('post-activation check', () => {
   it('fails when nothing listens', async () => {
     const p = await makePair();
     await expectCode(
-      runCheck({ tls: { host: '127.0.0.1', port: 1 }, timeoutMs: 2000 }, { generation: 1, cert: p.cert, key: p.key, certPath: 'c', keyPath: 'k' }),
+      runCheck(
+        { tls: { host: '127.0.0.1', port: 1 }, timeoutMs: 2000 },
+        { generation: 1, cert: p.cert, key: p.key, certPath: 'c', keyPath: 'k' },
+      ),
       'CERTSWAP_CHECK_FAILED',
       /ECONNREFUSED/,
     );

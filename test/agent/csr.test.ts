@@ -28,12 +28,23 @@ describe('csr provisioner parts', function () {
   for (const keyType of KEY_TYPES) {
     it(`builds a CSR openssl verifies, with subject, SANs and EKUs (${keyType})`, async () => {
       const keys = await generateKeyPair(keyType);
-      const pem = await createCsr({ keys, keyType, identity, subject: { O: 'Fleet', OU: 'devices' }, usages: ['clientAuth', 'serverAuth'] });
+      const pem = await createCsr({
+        keys,
+        keyType,
+        identity,
+        subject: { O: 'Fleet', OU: 'devices' },
+        usages: ['clientAuth', 'serverAuth'],
+      });
       const file = path.join(await tempDir(), 'req.csr');
       await fse.writeFile(file, pem);
-      const text = execFileSync('openssl', ['req', '-in', file, '-noout', '-verify', '-text'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const text = execFileSync('openssl', ['req', '-in', file, '-noout', '-verify', '-text'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       expect(text).to.match(/CN\s*=\s*"?device-7\\?, \\?"lab\\?"/);
-      expect(text).to.match(/O\s*=\s*Fleet/).and.match(/OU\s*=\s*devices/);
+      expect(text)
+        .to.match(/O\s*=\s*Fleet/)
+        .and.match(/OU\s*=\s*devices/);
       expect(text).to.include('DNS:device-7.fleet.test').and.include('IP Address:10.0.0.7');
       expect(text).to.include('TLS Web Client Authentication').and.include('TLS Web Server Authentication');
       expect(pem).to.not.include('PRIVATE KEY');
@@ -69,11 +80,16 @@ describe('csr provisioner parts', function () {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    const client = (extra = {}) => new CfsslClient({ url, timeoutMs: 2000, attempts: 3, backoffMs: 1, ...extra }, new FakeClock());
+    const client = (extra = {}) =>
+      new CfsslClient({ url, timeoutMs: 2000, attempts: 3, backoffMs: 1, ...extra }, new FakeClock());
     const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
 
     it('retries a 5xx and a cut connection, then returns the certificate', async () => {
-      answers.push(json(503, { success: false, errors: [{ message: 'busy' }] }), (res) => res.socket?.destroy(), json(200, { success: true, result: { certificate: CERT } }));
+      answers.push(
+        json(503, { success: false, errors: [{ message: 'busy' }] }),
+        (res) => res.socket?.destroy(),
+        json(200, { success: true, result: { certificate: CERT } }),
+      );
       expect(await client().sign('csr', ['a'])).to.equal(`${CERT}\n`);
       expect(seen).to.equal(3);
     });
@@ -83,9 +99,13 @@ describe('csr provisioner parts', function () {
       await expectCode(client().sign('csr', ['a']), ErrorCodes.CA_UNAVAILABLE, /HTTP 500.*3 attempts/);
     });
 
-    it('does not retry a 4xx: CERTSWAP_CA_REFUSED with the CA\'s reason', async () => {
+    it("does not retry a 4xx: CERTSWAP_CA_REFUSED with the CA's reason", async () => {
       answers.push(json(400, { success: false, errors: [{ code: 400, message: 'invalid token' }] }));
-      await expectCode(client({ authKey: Buffer.alloc(16) }).sign('csr', ['a']), ErrorCodes.CA_REFUSED, /HTTP 400.*invalid token/);
+      await expectCode(
+        client({ authKey: Buffer.alloc(16) }).sign('csr', ['a']),
+        ErrorCodes.CA_REFUSED,
+        /HTTP 400.*invalid token/,
+      );
       expect(seen).to.equal(1);
     });
 
@@ -97,8 +117,15 @@ describe('csr provisioner parts', function () {
     });
 
     it('times out a CA that never answers, and retries', async () => {
-      answers.push(() => undefined, () => undefined);
-      await expectCode(client({ timeoutMs: 100, attempts: 2 }).sign('csr', ['a']), ErrorCodes.CA_UNAVAILABLE, /no answer within 100 ms/);
+      answers.push(
+        () => undefined,
+        () => undefined,
+      );
+      await expectCode(
+        client({ timeoutMs: 100, attempts: 2 }).sign('csr', ['a']),
+        ErrorCodes.CA_UNAVAILABLE,
+        /no answer within 100 ms/,
+      );
     });
 
     it('over https, trusts the pinned bundle only', async () => {
@@ -113,7 +140,11 @@ describe('csr provisioner parts', function () {
         const tlsUrl = `https://localhost:${(tlsServer.address() as AddressInfo).port}`;
         expect(await client({ url: tlsUrl, tlsCa: serverPair.ca }).sign('csr', ['a'])).to.equal(`${CERT}\n`);
         const otherCa = Buffer.from((await issue({ ca: true, name: 'other CA' })).certPem);
-        await expectCode(client({ url: tlsUrl, tlsCa: otherCa }).sign('csr', ['a']), ErrorCodes.CA_REFUSED, /failed TLS verification/);
+        await expectCode(
+          client({ url: tlsUrl, tlsCa: otherCa }).sign('csr', ['a']),
+          ErrorCodes.CA_REFUSED,
+          /failed TLS verification/,
+        );
       } finally {
         tlsServer.closeAllConnections();
         await new Promise((r) => tlsServer.close(r));
@@ -121,13 +152,27 @@ describe('csr provisioner parts', function () {
     });
 
     it('accepts plain http only on loopback, and https only with a pinned bundle', () => {
-      expect(() => new CfsslClient({ url: 'http://ca.fleet.test:8888', timeoutMs: 1, attempts: 1, backoffMs: 1 }, new FakeClock())).to.throw(/only on loopback/);
-      expect(() => new CfsslClient({ url: 'https://ca.fleet.test:8888', timeoutMs: 1, attempts: 1, backoffMs: 1 }, new FakeClock())).to.throw(/needs tlsCa/);
-      expect(() => new CfsslClient({ url: 'ftp://x', timeoutMs: 1, attempts: 1, backoffMs: 1 }, new FakeClock())).to.throw(/http or https/);
+      expect(
+        () =>
+          new CfsslClient(
+            { url: 'http://ca.fleet.test:8888', timeoutMs: 1, attempts: 1, backoffMs: 1 },
+            new FakeClock(),
+          ),
+      ).to.throw(/only on loopback/);
+      expect(
+        () =>
+          new CfsslClient(
+            { url: 'https://ca.fleet.test:8888', timeoutMs: 1, attempts: 1, backoffMs: 1 },
+            new FakeClock(),
+          ),
+      ).to.throw(/needs tlsCa/);
+      expect(
+        () => new CfsslClient({ url: 'ftp://x', timeoutMs: 1, attempts: 1, backoffMs: 1 }, new FakeClock()),
+      ).to.throw(/http or https/);
     });
   });
 
-  describe('checking the CA\'s answer', () => {
+  describe("checking the CA's answer", () => {
     async function certFor(publicKey: unknown, name: string, sans: string[], issuer?: Issued): Promise<string> {
       const x509 = await import('@peculiar/x509');
       const ca = issuer ?? (await testCa());
@@ -140,7 +185,14 @@ describe('csr provisioner parts', function () {
         signingAlgorithm: ca.sign,
         publicKey: publicKey as never,
         signingKey: ca.keys.privateKey,
-        extensions: [new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: value.includes('.') && /^[\d.]+$/.test(value) ? ('ip' as const) : ('dns' as const), value })))],
+        extensions: [
+          new x509.SubjectAlternativeNameExtension(
+            sans.map((value) => ({
+              type: value.includes('.') && /^[\d.]+$/.test(value) ? ('ip' as const) : ('dns' as const),
+              value,
+            })),
+          ),
+        ],
       });
       return cert.toString('pem');
     }
@@ -156,18 +208,50 @@ describe('csr provisioner parts', function () {
       const keys = await generateKeyPair('P-256');
       const other = await generateKeyPair('P-256');
       const ca = Buffer.from((await testCa()).certPem);
-      await expectCode(checkAnswer(await certFor(other.publicKey, 'device-7', id.sans), keys, { identity: id }, ca), ErrorCodes.CA_BAD_ANSWER, /another key/);
-      await expectCode(checkAnswer(await certFor(keys.publicKey, 'device-8', id.sans), keys, { identity: id }, ca), ErrorCodes.CA_BAD_ANSWER, /another identity/);
-      await expectCode(checkAnswer(await certFor(keys.publicKey, 'device-7', ['device-7.fleet.test']), keys, { identity: id }, ca), ErrorCodes.CA_BAD_ANSWER, /another identity/);
+      await expectCode(
+        checkAnswer(await certFor(other.publicKey, 'device-7', id.sans), keys, { identity: id }, ca),
+        ErrorCodes.CA_BAD_ANSWER,
+        /another key/,
+      );
+      await expectCode(
+        checkAnswer(await certFor(keys.publicKey, 'device-8', id.sans), keys, { identity: id }, ca),
+        ErrorCodes.CA_BAD_ANSWER,
+        /another identity/,
+      );
+      await expectCode(
+        checkAnswer(await certFor(keys.publicKey, 'device-7', ['device-7.fleet.test']), keys, { identity: id }, ca),
+        ErrorCodes.CA_BAD_ANSWER,
+        /another identity/,
+      );
       const rogue = await issue({ ca: true, name: 'rogue CA' });
-      await expectCode(checkAnswer(await certFor(keys.publicKey, 'device-7', id.sans, rogue), keys, { identity: id }, ca), ErrorCodes.CA_BAD_ANSWER, /not issued by the expected CA/);
-      await expectCode(checkAnswer('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', keys, { identity: id }, ca), ErrorCodes.CA_BAD_ANSWER, /unreadable/);
+      await expectCode(
+        checkAnswer(await certFor(keys.publicKey, 'device-7', id.sans, rogue), keys, { identity: id }, ca),
+        ErrorCodes.CA_BAD_ANSWER,
+        /not issued by the expected CA/,
+      );
+      await expectCode(
+        checkAnswer('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', keys, { identity: id }, ca),
+        ErrorCodes.CA_BAD_ANSWER,
+        /unreadable/,
+      );
     });
   });
 
   describe('configuration', () => {
     const cfg = (provisioner: Record<string, unknown>) =>
-      parseConfig({ certificates: [{ name: 'd', dir: 's', identity: { commonName: 'd' }, provisioner: { type: 'csr', cfssl: { url: 'http://127.0.0.1:8888' }, ...provisioner } }] }, '/base');
+      parseConfig(
+        {
+          certificates: [
+            {
+              name: 'd',
+              dir: 's',
+              identity: { commonName: 'd' },
+              provisioner: { type: 'csr', cfssl: { url: 'http://127.0.0.1:8888' }, ...provisioner },
+            },
+          ],
+        },
+        '/base',
+      );
 
     it('reads a csr provisioner with its defaults', () => {
       const p = cfg({}).certificates[0]!.provisioner;

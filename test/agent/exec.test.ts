@@ -32,8 +32,14 @@ async function readPid(file: string): Promise<number> {
   return Number(await fse.readFile(file, 'utf8'));
 }
 
-const rsaKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
-const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+const rsaKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+  type: 'pkcs1',
+  format: 'pem',
+}) as string;
+const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+  type: 'pkcs8',
+  format: 'pem',
+}) as string;
 
 function expectNoKey(text: string, pem: string): void {
   for (const line of pem.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----'))) {
@@ -50,7 +56,9 @@ describe('runCommand', function () {
     const pidFile = path.join(dir, 'bg.pid');
     let bg: number | undefined;
     try {
-      const r = await runCommand(['sh', '-c', `sleep 1000 & echo $! > ${pidFile}; echo hi >&2; exit 0`], { timeoutMs: 60_000 });
+      const r = await runCommand(['sh', '-c', `sleep 1000 & echo $! > ${pidFile}; echo hi >&2; exit 0`], {
+        timeoutMs: 60_000,
+      });
       bg = await readPid(pidFile);
       expect(r).to.deep.equal({ code: 0, signal: null, timedOut: false, stderr: 'hi' });
       // Exited in time: what it started is not killed (it may be a daemon it was asked to start).
@@ -63,7 +71,9 @@ describe('runCommand', function () {
   it('a timeout kills the whole process group, the background processes included', async () => {
     const dir = await tempDir();
     const pidFile = path.join(dir, 'bg.pid');
-    const r = await runCommand(['sh', '-c', `sleep 1000 & echo $! > ${pidFile}; echo started >&2; wait`], { timeoutMs: 500 });
+    const r = await runCommand(['sh', '-c', `sleep 1000 & echo $! > ${pidFile}; echo started >&2; wait`], {
+      timeoutMs: 500,
+    });
     expect(r).to.include({ timedOut: true, code: null, signal: 'SIGKILL' });
     expect(describeFailure(r, 500)).to.equal('timed out after 0.5 s');
     const bg = await readPid(pidFile);
@@ -81,7 +91,9 @@ describe('runCommand', function () {
     const missing = await runCommand(['/nonexistent/certswap-test-command'], { timeoutMs: 5000 });
     expect(missing).to.include({ code: 127, timedOut: false });
     expect(missing.stderr).to.match(/ENOENT/);
-    const r = await runCommand(['sh', '-c', 'for i in 1 2 3 4 5 6 7; do echo line $i >&2; done; exit 3'], { timeoutMs: 5000 });
+    const r = await runCommand(['sh', '-c', 'for i in 1 2 3 4 5 6 7; do echo line $i >&2; done; exit 3'], {
+      timeoutMs: 5000,
+    });
     expect(describeFailure(r, 5000)).to.equal('exit 3: line 3 | line 4 | line 5 | line 6 | line 7');
   });
 
@@ -113,7 +125,13 @@ describe('runCommand', function () {
       }
     }
     // And through a check, into the CertswapError that is logged and shown.
-    const pair = { generation: 7, cert: Buffer.from(''), key: Buffer.from(''), certPath: 'c', keyPath: path.join(dir, 'rsa.pem') };
+    const pair = {
+      generation: 7,
+      cert: Buffer.from(''),
+      key: Buffer.from(''),
+      certPath: 'c',
+      keyPath: path.join(dir, 'rsa.pem'),
+    };
     const check = { command: ['sh', '-c', 'cat "$CERTSWAP_KEY" >&2; exit 1'], timeoutMs: 10_000 };
     const e = await expectCode(runCheck(check, pair), 'CERTSWAP_CHECK_FAILED');
     expect(e.message).to.include(REDACTED);

@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { expectCode } from '../helpers/expect-code.js';
 
 describe('consumer hooks: the pid file', () => {
-  it('signals the process a sound pid file names, and refuses one with a loose mode, another owner or a link', async function () {
+  it('signals the process a sound pid file names, and refuses one with a loose mode, another owner or a link', async () => {
     const dir = await tempDir();
     const pidFile = path.join(dir, 'consumer.pid');
     // A consumer that counts SIGHUPs and exits on the first.
@@ -20,11 +20,19 @@ describe('consumer hooks: the pid file', () => {
       const h: HookOptions = { pidFile, signal: 'SIGHUP', timeoutMs: 5000, attempts: 1 };
       await fse.writeFile(pidFile, `${consumer.pid}\n`, { mode: 0o644 });
       await fse.chmod(pidFile, 0o666);
-      await expectCode(runHooks(h, 'activate', {}, systemClock), ErrorCodes.HOOK_FAILED, /pid file refused: .*writable by group or others/);
+      await expectCode(
+        runHooks(h, 'activate', {}, systemClock),
+        ErrorCodes.HOOK_FAILED,
+        /pid file refused: .*writable by group or others/,
+      );
       if (process.getuid?.() === 0) {
         await fse.chmod(pidFile, 0o644);
         await fse.chown(pidFile, 65534, 65534);
-        await expectCode(runHooks(h, 'activate', {}, systemClock), ErrorCodes.HOOK_FAILED, /pid file refused: .*belongs to uid 65534/);
+        await expectCode(
+          runHooks(h, 'activate', {}, systemClock),
+          ErrorCodes.HOOK_FAILED,
+          /pid file refused: .*belongs to uid 65534/,
+        );
         await fse.chown(pidFile, 0, 0);
       }
       await fse.remove(pidFile);

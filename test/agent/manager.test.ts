@@ -6,13 +6,16 @@ import { X509Certificate } from 'node:crypto';
 import { CertificateManager } from '../../src/agent/manager.js';
 import { parseConfig, type AgentConfig } from '../../src/agent/config.js';
 import { fsOps } from '../../src/io/fs.js';
-import { GenerationStore } from '../../src/index.js';
+import type { GenerationStore } from '../../src/index.js';
 import { makePair, DAY_MS } from '../helpers/certs.js';
 import { tempDir } from '../helpers/tmp.js';
 import { expectCode } from '../helpers/expect-code.js';
 import { FakeClock, captureLog } from '../helpers/fake-clock.js';
 
-async function setup(extra: Record<string, unknown> = {}, provisioner?: Record<string, unknown>): Promise<{ config: AgentConfig; base: string }> {
+async function setup(
+  extra: Record<string, unknown> = {},
+  provisioner?: Record<string, unknown>,
+): Promise<{ config: AgentConfig; base: string }> {
   const base = await tempDir();
   const config = parseConfig(
     {
@@ -49,7 +52,11 @@ async function writesPair(cert: Buffer, key: Buffer): Promise<Record<string, unk
   const dir = await tempDir();
   await fse.writeFile(path.join(dir, 'c'), cert);
   await fse.writeFile(path.join(dir, 'k'), key);
-  return { type: 'command', command: ['sh', '-c', `cp ${dir}/c "$CERTSWAP_CERT_PATH" && cp ${dir}/k "$CERTSWAP_KEY_PATH"`], timeout: '10s' };
+  return {
+    type: 'command',
+    command: ['sh', '-c', `cp ${dir}/c "$CERTSWAP_CERT_PATH" && cp ${dir}/k "$CERTSWAP_KEY_PATH"`],
+    timeout: '10s',
+  };
 }
 
 describe('CertificateManager', function () {
@@ -81,7 +88,10 @@ describe('CertificateManager', function () {
     await fse.writeFile(path.join(store.generationDir(2), 'key.pem'), (await makePair()).key);
     expect((await m.ensureCertificate('device')).renewed?.reason).to.equal('CERTSWAP_KEY_MISMATCH');
     expect((await m.ensureCertificate('device', { force: true })).renewed?.reason).to.equal('forced');
-    const changed = parseConfig({ certificates: [{ ...JSON.parse(JSON.stringify(configRaw(base))), identity: { commonName: 'device-2' } }] }, base);
+    const changed = parseConfig(
+      { certificates: [{ ...JSON.parse(JSON.stringify(configRaw(base))), identity: { commonName: 'device-2' } }] },
+      base,
+    );
     const m2 = new CertificateManager(changed, { clock });
     await m2.start();
     expect((await m2.ensureCertificate('device')).renewed?.reason).to.equal('identity changed');
@@ -101,7 +111,11 @@ describe('CertificateManager', function () {
     const k2 = await fse.readFile(path.join(store.generationDir(2), 'key.pem'));
     expect(k1.equals(k2)).to.equal(false);
     const cert = path.join(store.generationDir(2), 'cert.pem');
-    expect(execFileSync('openssl', ['verify', '-CAfile', path.join(base, 'ca', 'ca.pem'), cert], { encoding: 'utf8' }).trim()).to.equal(`${cert}: OK`);
+    expect(
+      execFileSync('openssl', ['verify', '-CAfile', path.join(base, 'ca', 'ca.pem'), cert], {
+        encoding: 'utf8',
+      }).trim(),
+    ).to.equal(`${cert}: OK`);
     const x = new X509Certificate(await fse.readFile(cert));
     expect(x.subjectAltName).to.equal('DNS:device-1, IP Address:127.0.0.1');
     expect(x.keyUsage).to.include.members(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
@@ -123,25 +137,45 @@ describe('CertificateManager', function () {
       expect(b.events.filter((e) => e.event === 'renew-failed').at(-1)).to.include({ cert: 'device', code });
       expect(await active(b.store)).to.equal(1);
       expect((await b.store.status()).trial).to.equal(null);
-      const leftovers = (await fse.readdir(b.store.dir)).filter((n) => n.startsWith('.provision-') || n.includes('.tmp-'));
+      const leftovers = (await fse.readdir(b.store.dir)).filter(
+        (n) => n.startsWith('.provision-') || n.includes('.tmp-'),
+      );
       expect(leftovers).to.deep.equal([]);
-      expect((await fse.readdir(path.join(b.store.dir, 'generations'))).filter((n) => n.startsWith('.'))).to.deep.equal([]);
+      expect((await fse.readdir(path.join(b.store.dir, 'generations'))).filter((n) => n.startsWith('.'))).to.deep.equal(
+        [],
+      );
     }
 
     it('the provisioner fails: its stderr is in the error', async () => {
-      await failsWith(await withOne({}, { type: 'command', command: ['sh', '-c', 'echo CA unreachable >&2; exit 3'] }), 'CERTSWAP_PROVISION_FAILED', /exit 3: CA unreachable/);
+      await failsWith(
+        await withOne({}, { type: 'command', command: ['sh', '-c', 'echo CA unreachable >&2; exit 3'] }),
+        'CERTSWAP_PROVISION_FAILED',
+        /exit 3: CA unreachable/,
+      );
     });
 
     it('the provisioner writes nothing, or takes too long', async () => {
-      await failsWith(await withOne({}, { type: 'command', command: ['true'] }), 'CERTSWAP_PROVISION_FAILED', /wrote no certificate/);
-      await failsWith(await withOne({}, { type: 'command', command: ['sleep', '5'], timeout: '200ms' }), 'CERTSWAP_PROVISION_FAILED', /timed out/);
+      await failsWith(
+        await withOne({}, { type: 'command', command: ['true'] }),
+        'CERTSWAP_PROVISION_FAILED',
+        /wrote no certificate/,
+      );
+      await failsWith(
+        await withOne({}, { type: 'command', command: ['sleep', '5'], timeout: '200ms' }),
+        'CERTSWAP_PROVISION_FAILED',
+        /timed out/,
+      );
     });
 
     it('the provisioner returns a mismatched, an expired, or a wrongly named pair', async () => {
       const a = await makePair({ name: 'device-1', sans: ['device-1', '127.0.0.1'] });
       const b = await makePair({ name: 'device-1' });
       await failsWith(await withOne({}, await writesPair(a.cert, b.key)), 'CERTSWAP_KEY_MISMATCH');
-      const old = await makePair({ name: 'device-1', notBefore: new Date(Date.now() - 3 * DAY_MS), notAfter: new Date(Date.now() - DAY_MS) });
+      const old = await makePair({
+        name: 'device-1',
+        notBefore: new Date(Date.now() - 3 * DAY_MS),
+        notAfter: new Date(Date.now() - DAY_MS),
+      });
       await failsWith(await withOne({}, await writesPair(old.cert, old.key)), 'CERTSWAP_EXPIRED');
       const other = await makePair({ name: 'device-9' });
       await failsWith(await withOne({}, await writesPair(other.cert, other.key)), 'CERTSWAP_NAME_MISMATCH');
@@ -166,9 +200,17 @@ describe('CertificateManager', function () {
       const hooks = { command: ['sh', '-c', `echo "$CERTSWAP_EVENT $CERTSWAP_GENERATION" >> ${out}`] };
       const b = await withOne({ check: { command: ['sh', '-c', 'echo handshake refused >&2; exit 1'] }, hooks });
       await failsWith(b, 'CERTSWAP_CHECK_FAILED', /handshake refused/);
-      expect(b.events.find((e) => e.event === 'rollback' && 'failed' in e)).to.include({ failed: 2, generation: 1, code: 'CERTSWAP_CHECK_FAILED' });
+      expect(b.events.find((e) => e.event === 'rollback' && 'failed' in e)).to.include({
+        failed: 2,
+        generation: 1,
+        code: 'CERTSWAP_CHECK_FAILED',
+      });
       expect(await fse.readFile(out, 'utf8')).to.equal('rollback 1\n');
-      await failsWith(await withOne({ check: { command: ['sleep', '5'], timeout: '300ms' } }), 'CERTSWAP_CHECK_FAILED', /timed out/);
+      await failsWith(
+        await withOne({ check: { command: ['sleep', '5'], timeout: '300ms' } }),
+        'CERTSWAP_CHECK_FAILED',
+        /timed out/,
+      );
     });
 
     it('a trial left pending (its rollback failed) is rolled back before the next renewal', async () => {
@@ -177,7 +219,9 @@ describe('CertificateManager', function () {
       await b.store.activate(2, { trial: true });
       const r = await b.m.ensureCertificate('device', { force: true });
       expect(r.renewed?.generation).to.equal(3);
-      expect(b.events.find((e) => typeof e.msg === 'string' && /trial left pending/.test(e.msg))).to.include({ generation: 1 });
+      expect(b.events.find((e) => typeof e.msg === 'string' && /trial left pending/.test(e.msg))).to.include({
+        generation: 1,
+      });
     });
 
     it('a crash before the commit is rolled back by the next start', async () => {
@@ -186,7 +230,9 @@ describe('CertificateManager', function () {
       await b.store.activate(2, { trial: true }); // the agent died here, before its check passed
       const { events } = await started(b.m.config, b.clock);
       expect(await active(b.store)).to.equal(1);
-      expect(events.find((e) => e.event === 'recover' && e.cert === 'device')).to.deep.include({ trialRolledBack: { from: 2, to: 1 } });
+      expect(events.find((e) => e.event === 'recover' && e.cert === 'device')).to.deep.include({
+        trialRolledBack: { from: 2, to: 1 },
+      });
     });
   });
 
@@ -195,11 +241,17 @@ describe('CertificateManager', function () {
     const pidFile = path.join(dir, 'consumer.pid');
     const got = path.join(dir, 'got-hup');
     const { spawn } = await import('node:child_process');
-    const consumer = spawn(process.execPath, ['-e', `process.on('SIGHUP', () => { require('fs').writeFileSync(${JSON.stringify(got)}, 'hup'); process.exit(0); }); console.log('ready'); setInterval(() => {}, 1000);`]);
+    const consumer = spawn(process.execPath, [
+      '-e',
+      `process.on('SIGHUP', () => { require('fs').writeFileSync(${JSON.stringify(got)}, 'hup'); process.exit(0); }); console.log('ready'); setInterval(() => {}, 1000);`,
+    ]);
     const exited = new Promise((r) => consumer.once('exit', r));
     await new Promise((r) => consumer.stdout.once('data', r));
     await fse.writeFile(pidFile, `${consumer.pid}\n`);
-    const { config } = await setup({ check: { command: ['sh', '-c', 'test -s "$CERTSWAP_CERT" && test -s "$CERTSWAP_KEY"'] }, hooks: { pidFile } });
+    const { config } = await setup({
+      check: { command: ['sh', '-c', 'test -s "$CERTSWAP_CERT" && test -s "$CERTSWAP_KEY"'] },
+      hooks: { pidFile },
+    });
     const { m, store } = await started(config);
     expect((await m.ensureCertificate('device')).renewed?.generation).to.equal(1);
     expect((await store.status()).trial).to.equal(null);
@@ -225,7 +277,12 @@ describe('CertificateManager', function () {
     const failed = events.filter((e) => e.event === 'retry');
     expect(failed.map((e) => e.attempt)).to.deep.equal([1, 2]);
     expect(failed[1]!.retryInMs as number).to.be.greaterThan(failed[0]!.retryInMs as number);
-    expect(events.filter((e) => e.event === 'rotated').map((e) => e.generation).slice(0, 3)).to.deep.equal([1, 2, 3]);
+    expect(
+      events
+        .filter((e) => e.event === 'rotated')
+        .map((e) => e.generation)
+        .slice(0, 3),
+    ).to.deep.equal([1, 2, 3]);
   });
 });
 

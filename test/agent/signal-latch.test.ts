@@ -21,7 +21,10 @@ async function selfSignal(signal: NodeJS.Signals): Promise<void> {
 async function agentConfig() {
   const base = await tempDir();
   const provisioner = { type: 'local-ca', caDir: 'ca', lifetime: '1h' };
-  return parseConfig({ certificates: [{ name: 'device', dir: 'store', identity: { commonName: 'device-1' }, provisioner }] }, base);
+  return parseConfig(
+    { certificates: [{ name: 'device', dir: 'store', identity: { commonName: 'device-1' }, provisioner }] },
+    base,
+  );
 }
 
 describe('signal latch', function () {

@@ -16,7 +16,11 @@ interface Files {
 
 async function writePair(p: Pair, name = 'p'): Promise<Files> {
   const dir = await tempDir();
-  const f = { cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`), ca: path.join(dir, `${name}-ca.pem`) };
+  const f = {
+    cert: path.join(dir, `${name}.crt`),
+    key: path.join(dir, `${name}.key`),
+    ca: path.join(dir, `${name}-ca.pem`),
+  };
   await fse.writeFile(f.cert, p.cert);
   await fse.writeFile(f.key, p.key, { mode: 0o600 });
   await fse.writeFile(f.ca, p.ca);
@@ -57,7 +61,8 @@ describe('cli', function () {
     expect(r.stderr).to.match(/^certswap: CERTSWAP_KEY_MISMATCH: key .*b\.key: does not match/);
     expect(await snapshot(dir)).to.deep.equal(before);
 
-    for (let i = 0; i < 3; i++) expect((await certswap(['install', '--dir', dir, '--cert', a.cert, '--key', a.key])).code).to.equal(0);
+    for (let i = 0; i < 3; i++)
+      expect((await certswap(['install', '--dir', dir, '--cert', a.cert, '--key', a.key])).code).to.equal(0);
     r = await certswap(['prune', '--dir', dir, '--keep', '2', '--json']);
     expect(json<{ removed: number[] }>(r.stdout).removed).to.deep.equal([1, 2, 3]);
     expect(await link()).to.equal('generations/5');
@@ -65,10 +70,16 @@ describe('cli', function () {
     await fse.mkdir(path.join(dir, 'generations', '.staging-1-ab'));
     r = await certswap(['recover', '--dir', dir]);
     expect(r.code, r.stdout).to.equal(0);
-    expect(r.stdout).to.match(/removed leftover .*\.staging-1-ab/).and.match(/store is healthy; current: 5/);
+    expect(r.stdout)
+      .to.match(/removed leftover .*\.staging-1-ab/)
+      .and.match(/store is healthy; current: 5/);
 
     r = await certswap(['status', '--dir', dir, '--json']);
-    const s = json<{ current: number; previous: number; generations: Array<{ id: number; notAfter: string; fingerprint: string; valid: boolean }> }>(r.stdout);
+    const s = json<{
+      current: number;
+      previous: number;
+      generations: Array<{ id: number; notAfter: string; fingerprint: string; valid: boolean }>;
+    }>(r.stdout);
     expect(s).to.include({ current: 5, previous: 4 });
     expect(s.generations.map((g) => g.id)).to.deep.equal([4, 5]);
     for (const g of s.generations) {
@@ -94,7 +105,10 @@ describe('cli', function () {
     expect(r.code).to.equal(1);
     expect(json<{ error: { code: string } }>(r.stderr).error.code).to.equal('CERTSWAP_NAME_MISMATCH');
     r = await certswap(['status', '--dir', dir]);
-    expect(r.stdout).to.match(/current {2}1/).and.match(/GEN +STATE +NOT AFTER/).and.match(/1 +current +\S+ +EC P-256 +yes +CN=device-42/);
+    expect(r.stdout)
+      .to.match(/current {2}1/)
+      .and.match(/GEN +STATE +NOT AFTER/)
+      .and.match(/1 +current +\S+ +EC P-256 +yes +CN=device-42/);
   });
 
   it('activate --trial, status, commit and rollback of a trial', async () => {
@@ -108,7 +122,10 @@ describe('cli', function () {
     r = await certswap(['status', '--dir', dir]);
     expect(r.stdout).to.match(/trial {4}generation 2 on trial since .*; returns to 1 unless committed/);
     r = await certswap(['install', '--dir', dir, '--cert', a.cert, '--key', a.key]);
-    expect([r.code, r.stderr]).to.deep.equal([1, 'certswap: CERTSWAP_TRIAL_PENDING: generation 2 is on trial: commit it or roll it back first\n']);
+    expect([r.code, r.stderr]).to.deep.equal([
+      1,
+      'certswap: CERTSWAP_TRIAL_PENDING: generation 2 is on trial: commit it or roll it back first\n',
+    ]);
     expect((await certswap(['rollback', '--dir', dir])).stdout).to.equal('1\n');
     await certswap(['activate', '--dir', dir, '--trial', '2']);
     r = await certswap(['commit', '--dir', dir, '--json']);
@@ -130,7 +147,9 @@ describe('cli', function () {
     const help = await certswap(['--help']);
     expect(help.code).to.equal(0);
     expect(help.stdout).to.match(/^Usage: certswap <command>/);
-    const { version } = json<{ version: string }>(await fse.readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+    const { version } = json<{ version: string }>(
+      await fse.readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+    );
     expect((await certswap(['--version'])).stdout).to.equal(`${version}\n`);
     const dir = await storeDir();
     for (const args of [
@@ -156,7 +175,7 @@ describe('cli', function () {
     expect(json<{ error: { code: string } }>(r.stderr).error.code).to.equal('CERTSWAP_USAGE');
   });
 
-  it('refuses bad input files with exit 1, naming the file, without hanging', async function () {
+  it('refuses bad input files with exit 1, naming the file, without hanging', async () => {
     const dir = await storeDir();
     const good = await writePair(await makePair());
     const junk = await tempDir();
@@ -187,7 +206,10 @@ describe('cli', function () {
     const a = await writePair(p);
     const r = await certswap(['install', '--dir', dir, '--cert', a.cert, '--key', a.key, '--log-level', 'info']);
     expect(r.code).to.equal(0);
-    const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; generation: number; fingerprint: string });
+    const events = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; generation: number; fingerprint: string });
     expect(events.map((e) => e.event)).to.deep.equal(['stage', 'activate']);
     expect(events[1]).to.include({ generation: 1 });
     expect(events[1]!.fingerprint).to.match(/^[0-9A-F:]+$/);

@@ -35,14 +35,20 @@ describe('scripts/certswap-prune', () => {
     const bad = await storeDir();
     await fse.mkdir(bad, { mode: 0o777 });
     await fse.chmod(bad, 0o777);
-    const err = await run(SCRIPT, [bad, good], { env }).then(() => null, (e: { code: number; stderr: string }) => e);
+    const err = await run(SCRIPT, [bad, good], { env }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(err?.code).to.equal(1);
     expect(err?.stderr).to.match(/CERTSWAP_UNSAFE_STORE/);
   });
 
   it('refuses a bad CERTSWAP_KEEP and a missing directory with exit 2', async () => {
     for (const e of [{ CERTSWAP_KEEP: 'x', CERTSWAP_DIR: '/tmp' }, { CERTSWAP_DIR: '' }]) {
-      const err = await run(SCRIPT, [], { env: { ...env, ...e } }).then(() => null, (x: { code: number }) => x);
+      const err = await run(SCRIPT, [], { env: { ...env, ...e } }).then(
+        () => null,
+        (x: { code: number }) => x,
+      );
       expect(err?.code).to.equal(2);
     }
   });

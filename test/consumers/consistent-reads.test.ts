@@ -47,13 +47,22 @@ describe('consistent reads while another process swaps and prunes', function () 
     const swaps = lastJson(swapped.stdout);
     const reads = results.map((r) => {
       expect(r.code, r.stderr).to.equal(0);
-      return lastJson(r.stdout) as { reads: number; mismatched: number; errors: number; generations: number; examples: string[] };
+      return lastJson(r.stdout) as {
+        reads: number;
+        mismatched: number;
+        errors: number;
+        generations: number;
+        examples: string[];
+      };
     });
-    const total = reads.reduce((a, r) => ({ reads: a.reads + r.reads, mismatched: a.mismatched + r.mismatched, errors: a.errors + r.errors }), {
-      reads: 0,
-      mismatched: 0,
-      errors: 0,
-    });
+    const total = reads.reduce(
+      (a, r) => ({ reads: a.reads + r.reads, mismatched: a.mismatched + r.mismatched, errors: a.errors + r.errors }),
+      {
+        reads: 0,
+        mismatched: 0,
+        errors: 0,
+      },
+    );
     console.log(
       `      consistent reads: ${swaps.switches} switches, ${swaps.installs} installs, ${swaps.pruned} generations pruned; ` +
         `${READERS} readers, ${total.reads} reads, ${total.mismatched} mismatched, ${total.errors} errors`,

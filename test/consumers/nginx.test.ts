@@ -141,12 +141,16 @@ http {
       }
     })();
 
-    const activated = [new X509Certificate(await fse.readFile(path.join(storeDir, 'generations', '1', 'cert.pem'))).fingerprint256];
+    const activated = [
+      new X509Certificate(await fse.readFile(path.join(storeDir, 'generations', '1', 'cert.pem'))).fingerprint256,
+    ];
     let probes = 0;
     for (let i = 1; i <= ROTATIONS; i++) {
       const r = await manager.ensureCertificate('web', { force: true });
       expect(r.generation).to.equal(i + 1);
-      const want = new X509Certificate(await fse.readFile(path.join(storeDir, 'generations', `${r.generation}`, 'cert.pem'))).fingerprint256;
+      const want = new X509Certificate(
+        await fse.readFile(path.join(storeDir, 'generations', `${r.generation}`, 'cert.pem')),
+      ).fingerprint256;
       activated.push(want);
       // The hook has signalled nginx; a new handshake must be served the new certificate.
       await until(`nginx to serve generation ${r.generation}`, async () => {

@@ -23,7 +23,13 @@ async function listen(server: tls.Server): Promise<number> {
 
 /** Opens a TLS connection and returns it with the fingerprint of the certificate it was shown. */
 async function connect(port: number, ca: Buffer): Promise<{ socket: tls.TLSSocket; served: string }> {
-  const socket = tls.connect({ host: '127.0.0.1', port, ca, servername: 'device-1', checkServerIdentity: () => undefined });
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port,
+    ca,
+    servername: 'device-1',
+    checkServerIdentity: () => undefined,
+  });
   await once(socket, 'secureConnect');
   return { socket, served: socket.getPeerX509Certificate()!.fingerprint256 };
 }
@@ -53,7 +59,9 @@ describe('TlsIdentity: Node TLS hot reload', () => {
     closers.push(() => new Promise((r) => server.close(r)));
 
     const open: tls.TLSSocket[] = [];
-    closers.push(() => open.forEach((s) => s.destroy()));
+    closers.push(() => {
+      for (const s of open) s.destroy();
+    });
     let handshakes = 0;
     for (let i = 1; i <= 5; i++) {
       const c = await connect(port, ca);
@@ -82,7 +90,9 @@ describe('TlsIdentity: Node TLS hot reload', () => {
     open.push(afterRollback.socket);
     handshakes++;
     expect(afterRollback.served).to.equal(fingerprint(pairs[4]!));
-    console.log(`      tls server: 6 switches, ${handshakes} handshakes each saw the active certificate, ${kept} connections made before a swap kept working, 0 failures`);
+    console.log(
+      `      tls server: 6 switches, ${handshakes} handshakes each saw the active certificate, ${kept} connections made before a swap kept working, 0 failures`,
+    );
   });
 
   it('an https.Agent sends each new generation as its client certificate (mTLS); a request running across the swap completes', async () => {
@@ -90,15 +100,18 @@ describe('TlsIdentity: Node TLS hot reload', () => {
     const serverPair = await makePair({ name: 'server' });
     const seen: string[] = [];
     let release: (() => void) | null = null;
-    const server = https.createServer({ cert: serverPair.cert, key: serverPair.key, ca: testCaPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-      const peer = (req.socket as tls.TLSSocket).getPeerX509Certificate()!.fingerprint256;
-      seen.push(peer);
-      if (req.url === '/slow') {
-        release = () => res.end(peer);
-        return;
-      }
-      res.end(peer);
-    });
+    const server = https.createServer(
+      { cert: serverPair.cert, key: serverPair.key, ca: testCaPem, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        const peer = (req.socket as tls.TLSSocket).getPeerX509Certificate()!.fingerprint256;
+        seen.push(peer);
+        if (req.url === '/slow') {
+          release = () => res.end(peer);
+          return;
+        }
+        res.end(peer);
+      },
+    );
     const port = await listen(server);
     closers.push(() => new Promise((r) => server.close(r)));
     closers.push(() => server.closeAllConnections());
@@ -114,11 +127,14 @@ describe('TlsIdentity: Node TLS hot reload', () => {
     const get = (p: string): Promise<{ status: number; body: string }> =>
       new Promise((resolve, reject) => {
         https
-          .get({ host: '127.0.0.1', port, path: p, agent, servername: 'server', checkServerIdentity: () => undefined }, (res) => {
-            let body = '';
-            res.on('data', (d) => (body += d));
-            res.on('end', () => resolve({ status: res.statusCode!, body }));
-          })
+          .get(
+            { host: '127.0.0.1', port, path: p, agent, servername: 'server', checkServerIdentity: () => undefined },
+            (res) => {
+              let body = '';
+              res.on('data', (d) => (body += d));
+              res.on('end', () => resolve({ status: res.statusCode!, body }));
+            },
+          )
           .on('error', reject);
       });
 
@@ -139,7 +155,9 @@ describe('TlsIdentity: Node TLS hot reload', () => {
     release!();
     const r = await slow;
     expect(r).to.deep.equal({ status: 200, body: fingerprint(pairs[0]!) });
-    console.log(`      mTLS client: 3 switches, ${requests} requests, each sent the certificate active when it was made, 0 failures`);
+    console.log(
+      `      mTLS client: 3 switches, ${requests} requests, each sent the certificate active when it was made, 0 failures`,
+    );
   });
 
   it('refuses to start on a store with nothing active', async () => {
@@ -149,4 +167,3 @@ describe('TlsIdentity: Node TLS hot reload', () => {
     expect(err).to.have.property('code', 'CERTSWAP_NO_ACTIVE');
   });
 });
-

@@ -16,7 +16,9 @@ import { SCENARIOS, buildTemplates, checkRecovers, type Scenario } from '../powe
 const CHILD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'powerloss', 'op-child.mjs');
 
 async function run(spec: Record<string, unknown>): Promise<{ killed: boolean; calls: string[] }> {
-  const r = await collect(spawn(process.execPath, [CHILD, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const r = await collect(
+    spawn(process.execPath, [CHILD, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   if (r.signal === 'SIGKILL') return { killed: true, calls: [] };
   expect(r.code, r.stderr).to.equal(0);
   return { killed: false, calls: (JSON.parse(r.stdout) as { calls: string[] }).calls };

@@ -98,7 +98,10 @@ function copyModel(m: Model): Model {
 async function compare(m: Model, r: Real): Promise<void> {
   const s = await r.store.status();
   expect(s.current, 'current').to.equal(m.current);
-  expect(s.generations.map((g) => g.id), 'generations').to.deep.equal([...m.gens].sort((a, b) => a - b));
+  expect(
+    s.generations.map((g) => g.id),
+    'generations',
+  ).to.deep.equal([...m.gens].sort((a, b) => a - b));
   expect(s.previous, 'rollback target').to.equal(targetOf(m, m.current));
   await checkStoreInvariants(r.store.dir, 'model');
 }
@@ -156,9 +159,11 @@ class CrashCommand implements fc.AsyncCommand<Model, Real> {
     const before = copyModel(m);
     const after = copyModel(m);
     const refused = apply[this.op](after, this.arg as number) !== null;
-    const { crashed } = await crashAfter(this.k, () => runReal(r, this.op, this.arg).catch((e) => {
-      if (!isCertswapError(e)) throw e;
-    }));
+    const { crashed } = await crashAfter(this.k, () =>
+      runReal(r, this.op, this.arg).catch((e) => {
+        if (!isCertswapError(e)) throw e;
+      }),
+    );
     const res = await r.store.recover();
     expect(res.problems, this.toString()).to.deep.equal([]);
     await checkStoreInvariants(r.store.dir, this.toString(), { noLeftovers: true });
@@ -171,8 +176,13 @@ class CrashCommand implements fc.AsyncCommand<Model, Real> {
       // Whichever state the crash left, its rollback target is that state's own (I5 relies on it).
       const expectedTarget = targetOf(s.current === after.current ? after : before, s.current);
       expect(s.previous, `${this.toString()}: rollback target`).to.equal(expectedTarget);
-      for (const n of after.gens) if (before.gens.has(n)) expect(ids.has(n) || !before.gens.has(n) || !after.gens.has(n), `${n} lost`).to.equal(true);
-      for (const n of ids) expect(before.gens.has(n) || after.gens.has(n), `${this.toString()}: unexpected generation ${n}`).to.equal(true);
+      for (const n of after.gens)
+        if (before.gens.has(n))
+          expect(ids.has(n) || !before.gens.has(n) || !after.gens.has(n), `${n} lost`).to.equal(true);
+      for (const n of ids)
+        expect(before.gens.has(n) || after.gens.has(n), `${this.toString()}: unexpected generation ${n}`).to.equal(
+          true,
+        );
       // Adopt what the crash left: which of the allowed states it is.
       m.gens = ids;
       m.current = s.current;
@@ -209,16 +219,25 @@ describe('model-based random testing', function () {
       fc.integer({ min: 0, max: 4 }).map((k) => new OpCommand('prune', k)),
       fc.constant(new RecoverCommand()),
       fc
-        .tuple(fc.constantFrom<OpName>('install', 'stage', 'activate', 'rollback', 'prune'), gen, fc.integer({ min: 0, max: 32 }))
+        .tuple(
+          fc.constantFrom<OpName>('install', 'stage', 'activate', 'rollback', 'prune'),
+          gen,
+          fc.integer({ min: 0, max: 32 }),
+        )
         // install and stage make about 30 mutating calls, the others about 10.
         .map(([op, arg, k]) =>
-          op === 'install' || op === 'stage' ? new CrashCommand(op, arg % 3, k) : new CrashCommand(op, op === 'prune' ? arg % 4 : arg, k % 12),
+          op === 'install' || op === 'stage'
+            ? new CrashCommand(op, arg % 3, k)
+            : new CrashCommand(op, op === 'prune' ? arg % 4 : arg, k % 12),
         ),
     ];
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 30 }), async (cmds) => {
         const store = await GenerationStore.open(path.join(await tempDir(), 'store'));
-        await fc.asyncModelRun(() => ({ model: { gens: new Set<number>(), current: null, history: [], next: 1 }, real: { store, pairs } }), cmds);
+        await fc.asyncModelRun(
+          () => ({ model: { gens: new Set<number>(), current: null, history: [], next: 1 }, real: { store, pairs } }),
+          cmds,
+        );
       }),
       { numRuns: 100 },
     );

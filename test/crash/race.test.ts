@@ -61,7 +61,9 @@ describe('racing CLI processes', function () {
       expect(r.signal, where).to.equal(null);
       if (args[0] === 'rollback' && r.code === 1) {
         // A rollback may find nothing to return to after another process's rollback.
-        expect((JSON.parse(r.stderr) as { error: { code: string } }).error.code, where).to.equal('CERTSWAP_NO_ROLLBACK_TARGET');
+        expect((JSON.parse(r.stderr) as { error: { code: string } }).error.code, where).to.equal(
+          'CERTSWAP_NO_ROLLBACK_TARGET',
+        );
       } else {
         expect(r.code, where).to.equal(0);
       }
@@ -75,6 +77,8 @@ describe('racing CLI processes', function () {
     const r = await first.recover();
     expect(r).to.include({ repointed: null });
     expect(r.problems).to.deep.equal([]);
-    console.log(`      ${results.length} commands from ${WORKERS} processes, ${all.length} installs, generations up to ${Math.max(...all)}`);
+    console.log(
+      `      ${results.length} commands from ${WORKERS} processes, ${all.length} installs, generations up to ${Math.max(...all)}`,
+    );
   });
 });

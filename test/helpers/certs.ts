@@ -48,7 +48,7 @@ let serial = 1;
 
 async function keyPem(keys: CryptoKeyPair): Promise<string> {
   const der = await subtle.exportKey('pkcs8', keys.privateKey);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY') + '\n';
+  return `${x509.PemConverter.encode(der, 'PRIVATE KEY')}\n`;
 }
 
 export interface CertOptions {
@@ -89,7 +89,7 @@ export async function issue(o: CertOptions = {}): Promise<Issued> {
     signingKey: (signer?.keys ?? keys).privateKey,
     extensions,
   });
-  return { cert, keys, certPem: cert.toString('pem') + '\n', keyPem: await keyPem(keys), sign: p.sign };
+  return { cert, keys, certPem: `${cert.toString('pem')}\n`, keyPem: await keyPem(keys), sign: p.sign };
 }
 
 /** A test CA, created once per process: EC key generation is fast, but tests make hundreds of pairs. */

@@ -38,4 +38,3 @@ export async function crashAfter<T>(k: number, op: () => Promise<T>): Promise<{ 
     Object.assign(fsOps, saved);
   }
 }
-

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 
 /** Awaits `p`, which must reject with an error carrying `code` (and a message matching `mention`). */
-export async function expectCode(p: Promise<unknown>, code: string, mention?: RegExp): Promise<Error & { code: string }> {
+export async function expectCode(
+  p: Promise<unknown>,
+  code: string,
+  mention?: RegExp,
+): Promise<Error & { code: string }> {
   try {
     await p;
   } catch (err) {

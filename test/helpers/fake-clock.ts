@@ -19,7 +19,10 @@ export class FakeClock implements Clock {
 }
 
 /** A logger that keeps every event, for asserting on them. */
-export function captureLog(): { events: Array<Record<string, unknown>>; log: import('../../src/store/context.js').Log } {
+export function captureLog(): {
+  events: Array<Record<string, unknown>>;
+  log: import('../../src/store/context.js').Log;
+} {
   const events: Array<Record<string, unknown>> = [];
   const push = (level: string) => (obj: object, msg?: string) => void events.push({ level, ...obj, msg });
   return { events, log: { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') } };

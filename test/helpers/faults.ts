@@ -4,7 +4,19 @@
  */
 import { fsOps, O, type MutatingOp } from '../../src/io/fs.js';
 
-export const MUTATING_OPS: MutatingOp[] = ['open', 'write', 'fsync', 'fchmod', 'mkdir', 'chmod', 'rename', 'symlink', 'unlink', 'rmdir', 'rm'];
+export const MUTATING_OPS: MutatingOp[] = [
+  'open',
+  'write',
+  'fsync',
+  'fchmod',
+  'mkdir',
+  'chmod',
+  'rename',
+  'symlink',
+  'unlink',
+  'rmdir',
+  'rm',
+];
 
 export interface Injection {
   /** Mutating calls seen so far. */

@@ -32,7 +32,11 @@ export async function rollbackTargetOnDisk(dir: string, active: number): Promise
  * is complete. I5: the recorded rollback target of the active generation exists.
  * With noLeftovers (after recover, I4): no staging, trash or temporary entries remain.
  */
-export async function checkStoreInvariants(dir: string, where: string, opts: { noLeftovers?: boolean } = {}): Promise<void> {
+export async function checkStoreInvariants(
+  dir: string,
+  where: string,
+  opts: { noLeftovers?: boolean } = {},
+): Promise<void> {
   const link = await fse.readlink(path.join(dir, 'current')).catch(() => null);
   const gens = await fse.readdir(path.join(dir, 'generations')).catch(() => [] as string[]);
   for (const name of gens.filter((n) => /^[1-9][0-9]*$/.test(n))) {
@@ -47,7 +51,13 @@ export async function checkStoreInvariants(dir: string, where: string, opts: { n
   }
   if (opts.noLeftovers) {
     const top = await fse.readdir(dir);
-    expect(gens.filter((n) => n.startsWith('.')), `${where}: leftovers in generations/`).to.deep.equal([]);
-    expect(top.filter((n) => /\.tmp-/.test(n)), `${where}: leftovers in store`).to.deep.equal([]);
+    expect(
+      gens.filter((n) => n.startsWith('.')),
+      `${where}: leftovers in generations/`,
+    ).to.deep.equal([]);
+    expect(
+      top.filter((n) => /\.tmp-/.test(n)),
+      `${where}: leftovers in store`,
+    ).to.deep.equal([]);
   }
 }

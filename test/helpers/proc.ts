@@ -29,13 +29,18 @@ export function collect(child: ChildProcess): Promise<Result> {
 
 /** Runs the built CLI with `args`; the environment is this one plus `env`. */
 export function certswap(args: string[], env: Record<string, string | undefined> = {}): Promise<Result> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return collect(child);
 }
 
 /** Starts a TypeScript fixture from test/fixtures; with `stdin: 'pipe'`, closing its stdin can tell it to stop. */
 export function fixture(name: string, args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, name), ...args], { stdio: [stdin, 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, name), ...args], {
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
 }
 
 /** Resolves when `child` prints `line` on stdout. */

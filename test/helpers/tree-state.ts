@@ -22,10 +22,15 @@ export async function treeState(root: string): Promise<TreeState> {
     const st = await fs.lstat(p, { bigint: true });
     let what = 'other';
     if (st.isSymbolicLink()) what = `-> ${await fs.readlink(p)}`;
-    else if (st.isFile()) what = `sha256 ${createHash('sha256').update(await fs.readFile(p)).digest('hex')}`;
+    else if (st.isFile())
+      what = `sha256 ${createHash('sha256')
+        .update(await fs.readFile(p))
+        .digest('hex')}`;
     else if (st.isDirectory()) what = 'dir';
     const mode = (st.mode & 0o7777n).toString(8);
-    entries.push(`${rel || '.'} ${what} mode ${mode} uid ${st.uid} gid ${st.gid} ino ${st.ino} size ${st.size} mtime ${st.mtimeNs} ctime ${st.ctimeNs}`);
+    entries.push(
+      `${rel || '.'} ${what} mode ${mode} uid ${st.uid} gid ${st.gid} ino ${st.ino} size ${st.size} mtime ${st.mtimeNs} ctime ${st.ctimeNs}`,
+    );
     if (st.isDirectory()) for (const name of (await fs.readdir(p)).sort()) await visit(path.join(rel, name));
   };
   await visit('');

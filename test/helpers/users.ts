@@ -21,7 +21,9 @@ export function isRoot(): boolean {
 /** Adds a user with its own group, no home and no login shell, under a name no other run uses. */
 export function addUser(prefix = 'csw-attacker-'): User {
   const name = `${prefix}${randomBytes(4).toString('hex')}`;
-  execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', name], { stdio: 'pipe' });
+  execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', name], {
+    stdio: 'pipe',
+  });
   const id = (flag: string): number => Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
   return { name, uid: id('-u'), gid: id('-g') };
 }
@@ -55,7 +57,13 @@ async function envFor(): Promise<NodeJS.ProcessEnv> {
 
 /** Starts `cmd` as `user` (libuv drops root's supplementary groups), from `/`. */
 export async function spawnAs(user: User, cmd: string, args: string[]): Promise<ChildProcess> {
-  return spawn(cmd, args, { uid: user.uid, gid: user.gid, cwd: '/', env: await envFor(), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(cmd, args, {
+    uid: user.uid,
+    gid: user.gid,
+    cwd: '/',
+    env: await envFor(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Runs `cmd` as `user`; fails the test unless it exits 0. */
@@ -85,6 +93,12 @@ for (; n < Number(max); n++) {
 fs.writeSync(1, 'flips ' + n + '\\n');
 `;
 
-export function flipSymlink(user: User, link: string, targets: string[], stopFile: string, max: number): Promise<ChildProcess> {
+export function flipSymlink(
+  user: User,
+  link: string,
+  targets: string[],
+  stopFile: string,
+  max: number,
+): Promise<ChildProcess> {
   return spawnAs(user, process.execPath, ['-e', FLIPPER, link, stopFile, String(max), ...targets]);
 }

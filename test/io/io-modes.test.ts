@@ -18,7 +18,8 @@ async function session(blocking: boolean, pairs: Awaited<ReturnType<typeof makeP
   const dir = await storeDir();
   const calls: string[] = [];
   useBlockingIo(blocking);
-  fsHooks.afterMutation = (op: MutatingOp, p: string) => calls.push(`${op} ${path.relative(dir, p).replace(/(tmp|staging|trash)-[\w-]+/g, '$1-*')}`);
+  fsHooks.afterMutation = (op: MutatingOp, p: string) =>
+    calls.push(`${op} ${path.relative(dir, p).replace(/(tmp|staging|trash)-[\w-]+/g, '$1-*')}`);
   try {
     const store = await GenerationStore.open(dir);
     for (const p of pairs) await store.install(p);

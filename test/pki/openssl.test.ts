@@ -20,7 +20,11 @@ describe('openssl cross-check', () => {
     const inter = await issue({ ca: true, name: 'intermediate', issuer: root });
     const leaf = await issue({ issuer: inter, alg: 'RSA-2048', name: 'device-rsa' });
     const store = await GenerationStore.open(await storeDir());
-    const { info } = await store.install({ cert: Buffer.from(leaf.certPem + inter.certPem), key: Buffer.from(leaf.keyPem), ca: Buffer.from(root.certPem) });
+    const { info } = await store.install({
+      cert: Buffer.from(leaf.certPem + inter.certPem),
+      key: Buffer.from(leaf.keyPem),
+      ca: Buffer.from(root.certPem),
+    });
     const g = store.generationDir(1);
     const cert = path.join(g, 'cert.pem');
     const key = path.join(g, 'key.pem');
@@ -31,7 +35,9 @@ describe('openssl cross-check', () => {
     await fse.writeFile(untrusted, inter.certPem);
     expect(openssl('verify', '-CAfile', ca, '-untrusted', untrusted, cert).trim()).to.equal(`${cert}: OK`);
     expect(openssl('pkey', '-in', key, '-pubout')).to.equal(openssl('x509', '-in', cert, '-noout', '-pubkey'));
-    expect(openssl('x509', '-in', cert, '-noout', '-fingerprint', '-sha256').trim()).to.equal(`sha256 Fingerprint=${info.fingerprint}`);
+    expect(openssl('x509', '-in', cert, '-noout', '-fingerprint', '-sha256').trim()).to.equal(
+      `sha256 Fingerprint=${info.fingerprint}`,
+    );
     expect(openssl('x509', '-in', cert, '-noout', '-serial').trim()).to.equal(`serial=${info.serial}`);
     const end = openssl('x509', '-in', cert, '-noout', '-enddate').trim().replace('notAfter=', '');
     expect(new Date(end).toISOString()).to.equal(info.notAfter);

@@ -61,7 +61,10 @@ describe('validate', () => {
     const root = await testCa();
     const inter = await issue({ ca: true, name: 'intermediate', issuer: root });
     const leaf = await issue({ issuer: inter });
-    refuses(() => validatePair({ cert: Buffer.from(inter.certPem + leaf.certPem), key: Buffer.from(leaf.keyPem) }), ErrorCodes.CHAIN_ORDER);
+    refuses(
+      () => validatePair({ cert: Buffer.from(inter.certPem + leaf.certPem), key: Buffer.from(leaf.keyPem) }),
+      ErrorCodes.CHAIN_ORDER,
+    );
   });
 
   it('refuses two leaf certificates', async () => {
@@ -73,7 +76,11 @@ describe('validate', () => {
   it('refuses a key of another certificate', async () => {
     const a = await makePair();
     const b = await makePair();
-    refuses(() => validatePair({ cert: a.cert, key: b.key, certPath: '/in/c.pem', keyPath: '/in/k.pem' }), ErrorCodes.KEY_MISMATCH, /\/in\/k\.pem/);
+    refuses(
+      () => validatePair({ cert: a.cert, key: b.key, certPath: '/in/c.pem', keyPath: '/in/k.pem' }),
+      ErrorCodes.KEY_MISMATCH,
+      /\/in\/k\.pem/,
+    );
   });
 
   it('refuses certificate and key swapped', async () => {
@@ -83,7 +90,10 @@ describe('validate', () => {
   });
 
   it('refuses expired, not yet valid, and too short a remaining lifetime', async () => {
-    const expired = await makePair({ notBefore: new Date(Date.now() - 10 * DAY_MS), notAfter: new Date(Date.now() - DAY_MS) });
+    const expired = await makePair({
+      notBefore: new Date(Date.now() - 10 * DAY_MS),
+      notAfter: new Date(Date.now() - DAY_MS),
+    });
     refuses(() => validatePair(expired), ErrorCodes.EXPIRED, /expired at/);
     const future = await makePair({ notBefore: new Date(Date.now() + DAY_MS) });
     refuses(() => validatePair(future), ErrorCodes.NOT_YET_VALID);
@@ -128,9 +138,19 @@ describe('validate', () => {
   it('refuses encrypted keys', async () => {
     const { createPrivateKey } = await import('node:crypto');
     const p = await makePair();
-    const enc = createPrivateKey(p.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }) as string;
+    const enc = createPrivateKey(p.key).export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'x',
+    }) as string;
     refuses(() => validatePair({ cert: p.cert, key: Buffer.from(enc) }), ErrorCodes.KEY_ENCRYPTED);
-    const legacy = createPrivateKey(p.key).export({ type: 'sec1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }) as string;
+    const legacy = createPrivateKey(p.key).export({
+      type: 'sec1',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'x',
+    }) as string;
     refuses(() => validatePair({ cert: p.cert, key: Buffer.from(legacy) }), ErrorCodes.KEY_ENCRYPTED);
   });
 
@@ -139,14 +159,28 @@ describe('validate', () => {
     refuses(() => validatePair({ cert: Buffer.alloc(0), key: p.key }), ErrorCodes.INPUT_EMPTY);
     refuses(() => validatePair({ cert: Buffer.from(' \n\t\n'), key: p.key }), ErrorCodes.INPUT_EMPTY);
     refuses(() => validatePair({ cert: Buffer.alloc(1024 * 1024 + 1, 0x41), key: p.key }), ErrorCodes.INPUT_TOO_LARGE);
-    refuses(() => validatePair({ cert: Buffer.from(new X509Certificate(p.cert).raw), key: p.key }), ErrorCodes.NOT_PEM, /DER/);
-    refuses(() => validatePair({ cert: Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x99]), key: p.key }), ErrorCodes.NOT_PEM);
+    refuses(
+      () => validatePair({ cert: Buffer.from(new X509Certificate(p.cert).raw), key: p.key }),
+      ErrorCodes.NOT_PEM,
+      /DER/,
+    );
+    refuses(
+      () => validatePair({ cert: Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x99]), key: p.key }),
+      ErrorCodes.NOT_PEM,
+    );
     refuses(() => validatePair({ cert: Buffer.from(`junk\n${p.cert}`), key: p.key }), ErrorCodes.NOT_PEM, /before/);
     refuses(() => validatePair({ cert: Buffer.from(`${p.cert}trailer\n`), key: p.key }), ErrorCodes.NOT_PEM, /after/);
     const lines = p.cert.toString().split('\n');
     lines[2] = `!!!!${lines[2]!.slice(4)}`;
     refuses(() => validatePair({ cert: Buffer.from(lines.join('\n')), key: p.key }), ErrorCodes.NOT_PEM, /base64/);
-    refuses(() => validatePair({ cert: p.cert, key: Buffer.from('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n') }), ErrorCodes.BAD_KEY);
+    refuses(
+      () =>
+        validatePair({
+          cert: p.cert,
+          key: Buffer.from('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'),
+        }),
+      ErrorCodes.BAD_KEY,
+    );
   });
 
   it('refuses a CSR given as the certificate', async () => {
@@ -157,7 +191,9 @@ describe('validate', () => {
 
   it('refuses a chain longer than the limit', async () => {
     const p = await makePair();
-    refuses(() => validatePair({ cert: Buffer.from(p.cert.toString().repeat(9)), key: p.key }), ErrorCodes.CHAIN_TOO_LONG);
+    refuses(
+      () => validatePair({ cert: Buffer.from(p.cert.toString().repeat(9)), key: p.key }),
+      ErrorCodes.CHAIN_TOO_LONG,
+    );
   });
 });
-

@@ -27,7 +27,9 @@ function groups(cuts: Cut[]): Map<string, Cut[]> {
 
 /** One line per file system and operation: a symbol per cut point, in order. */
 export function renderCompact(cuts: Cut[]): string {
-  const lines = ['fs            operation       cuts  outcome per cut point (o old, N new, p partial, X TORN, ! invariant broken)'];
+  const lines = [
+    'fs            operation       cuts  outcome per cut point (o old, N new, p partial, X TORN, ! invariant broken)',
+  ];
   for (const [key, cs] of groups(cuts)) {
     const [fs, scenario] = key.split('\t');
     const row = cs.map((c) => (c.violation ? '!' : SYMBOL[c.outcome])).join('');
@@ -65,13 +67,26 @@ export function renderMarkdown(cuts: Cut[], meta: { kernel: string; date: string
   for (const [key, cs] of groups(cuts)) {
     const [fs, scenario] = key.split('\t');
     const n = (o: Outcome): number => cs.filter((c) => c.outcome === o).length;
-    out.push(`| ${fs} | ${scenario} | ${cs.length} | ${n('old')} | ${n('new')} | ${n('partial')} | ${n('TORN')} | ${cs.filter((c) => c.violation).length} |`);
+    out.push(
+      `| ${fs} | ${scenario} | ${cs.length} | ${n('old')} | ${n('new')} | ${n('partial')} | ${n('TORN')} | ${cs.filter((c) => c.violation).length} |`,
+    );
   }
-  out.push('', '## Every cut', '', 'Compact form, one symbol per cut point from k = 0 to `done`:', '', '```', renderCompact(cuts), '```', '');
+  out.push(
+    '',
+    '## Every cut',
+    '',
+    'Compact form, one symbol per cut point from k = 0 to `done`:',
+    '',
+    '```',
+    renderCompact(cuts),
+    '```',
+    '',
+  );
   for (const [key, cs] of groups(cuts)) {
     const [fs, scenario] = key.split('\t');
     out.push(`### ${fs}: ${scenario}`, '', '| k | cut right after | outcome | note |', '|---:|---|---|---|');
-    for (const c of cs) out.push(`| ${c.k} | \`${c.after}\` | ${c.outcome} | ${[c.violation, c.detail].filter(Boolean).join('; ')} |`);
+    for (const c of cs)
+      out.push(`| ${c.k} | \`${c.after}\` | ${c.outcome} | ${[c.violation, c.detail].filter(Boolean).join('; ')} |`);
     out.push('');
   }
   return out.join('\n');

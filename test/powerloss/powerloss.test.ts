@@ -45,7 +45,9 @@ function commitModes(kind: FsKind): Array<{ mode: CommitMode; label: string }> {
 }
 
 async function runChild(spec: Record<string, unknown>): Promise<ChildRun> {
-  const r = await collect(spawn(process.execPath, [CHILD, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const r = await collect(
+    spawn(process.execPath, [CHILD, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   if (r.signal === 'SIGKILL') return { reported: false, calls: [] };
   if (r.code !== 0) throw new Error(`operation ${String(spec.op)} failed: ${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ok: boolean; calls: string[] };
@@ -72,7 +74,11 @@ describe('power loss on real file systems', function () {
     if (cuts.length === 0) return;
     console.log(`\n${renderCompact(cuts)}\n`);
     if (FS_KINDS.every((kind) => commitModes(kind).every(({ label }) => cuts.some((c) => c.fs === label)))) {
-      const md = renderMarkdown(cuts, { kernel: os.release(), date: new Date().toISOString().slice(0, 10), seconds: (Date.now() - started) / 1000 });
+      const md = renderMarkdown(cuts, {
+        kernel: os.release(),
+        date: new Date().toISOString().slice(0, 10),
+        seconds: (Date.now() - started) / 1000,
+      });
       await fse.outputFile(MATRIX, `${md}\n`);
       console.log(`    crash matrix written to ${path.relative(process.cwd(), MATRIX)}`);
     }
@@ -135,7 +141,10 @@ describe('power loss on real file systems', function () {
           const labels = commitModes(kind).map((m) => m.label);
           const mine = cuts.filter((c) => labels.includes(c.fs) && c.scenario === scenario.name);
           if (scenario.certswap) {
-            expect(mine.filter((c) => c.outcome === 'TORN' || c.violation), renderCompact(mine)).to.deep.equal([]);
+            expect(
+              mine.filter((c) => c.outcome === 'TORN' || c.violation),
+              renderCompact(mine),
+            ).to.deep.equal([]);
             expect(mine.filter((c) => c.k === 'done').map((c) => c.outcome)).to.deep.equal(labels.map(() => 'new'));
           } else {
             // If the naive design never tears, the harness is not cutting where it should.

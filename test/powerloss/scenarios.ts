@@ -59,8 +59,20 @@ export const SCENARIOS: Scenario[] = [
     spec: (inputs) => ({ op: 'install', ...inputs }),
     classify: byLink('generations/4', 'generations/6', (pairs) => pairs[5]!.cert),
   },
-  { name: 'activate', template: 'store', certswap: true, spec: () => ({ op: 'activate', generation: 5 }), classify: byLink('generations/4', 'generations/5') },
-  { name: 'rollback', template: 'store', certswap: true, spec: () => ({ op: 'rollback' }), classify: byLink('generations/4', 'generations/3') },
+  {
+    name: 'activate',
+    template: 'store',
+    certswap: true,
+    spec: () => ({ op: 'activate', generation: 5 }),
+    classify: byLink('generations/4', 'generations/5'),
+  },
+  {
+    name: 'rollback',
+    template: 'store',
+    certswap: true,
+    spec: () => ({ op: 'rollback' }),
+    classify: byLink('generations/4', 'generations/3'),
+  },
   {
     name: 'prune',
     template: 'store',
@@ -69,7 +81,9 @@ export const SCENARIOS: Scenario[] = [
     classify: async (dir) => {
       const torn = await byLink('generations/4', '-')(dir, []);
       if (torn.outcome === 'TORN') return torn;
-      const gone = (await Promise.all([1, 2].map((n) => fse.pathExists(path.join(dir, 'generations', String(n)))))).filter((e) => !e).length;
+      const gone = (
+        await Promise.all([1, 2].map((n) => fse.pathExists(path.join(dir, 'generations', String(n)))))
+      ).filter((e) => !e).length;
       for (const n of [3, 4, 5]) {
         if (!(await generationIsComplete(dir, n))) return { outcome: 'TORN', detail: `generation ${n} lost` };
       }
@@ -84,7 +98,8 @@ export const SCENARIOS: Scenario[] = [
     spec: () => ({ op: 'recover' }),
     classify: async (dir) => {
       if ((await link(dir)) === 'generations/9') {
-        for (const n of [1, 2, 3, 4, 5]) if (!(await generationIsComplete(dir, n))) return { outcome: 'TORN', detail: `generation ${n}` };
+        for (const n of [1, 2, 3, 4, 5])
+          if (!(await generationIsComplete(dir, n))) return { outcome: 'TORN', detail: `generation ${n}` };
         return { outcome: 'old' };
       }
       return byLink('-', 'generations/5')(dir, []);
@@ -101,7 +116,8 @@ export const SCENARIOS: Scenario[] = [
       const marker = await fse.pathExists(path.join(dir, '.trial'));
       // Until the marker is gone, the next recover still returns to 4: "old" means still pending.
       if (r.outcome === 'new' && marker) return { outcome: 'partial', detail: 'back on 4, marker not yet removed' };
-      if (r.outcome === 'old' && !marker) return { outcome: 'TORN', detail: 'trial marker lost while 5 is still active' };
+      if (r.outcome === 'old' && !marker)
+        return { outcome: 'TORN', detail: 'trial marker lost while 5 is still active' };
       return r;
     },
   },
@@ -126,7 +142,8 @@ export const SCENARIOS: Scenario[] = [
         for (const name of ['cert.pem', 'key.pem']) {
           const st = await fse.stat(path.join(dir, name)).catch(() => null);
           if (!st) return { outcome: 'TORN', detail: `${name} is missing` };
-          if (st.size === 0) return { outcome: 'TORN', detail: `${name} is empty (renamed before its data reached the disk)` };
+          if (st.size === 0)
+            return { outcome: 'TORN', detail: `${name} is empty (renamed before its data reached the disk)` };
         }
         const certPem = await fse.readFile(path.join(dir, 'cert.pem'));
         const cert = new X509Certificate(certPem);
@@ -174,7 +191,8 @@ export async function checkRecovers(dir: string, pairs: Pair[]): Promise<string 
   try {
     const store = await GenerationStore.open(dir);
     const r = await store.recover();
-    if (r.problems.length) return `recover found problems: ${r.problems.map((p) => `${p.code}: ${p.message}`).join('; ')}`;
+    if (r.problems.length)
+      return `recover found problems: ${r.problems.map((p) => `${p.code}: ${p.message}`).join('; ')}`;
     await checkStoreInvariants(dir, 'after recover', { noLeftovers: true });
     await store.install(pairs[6]!);
     await store.rollback();

@@ -13,22 +13,35 @@ import { describeIoModes } from '../helpers/io-modes.js';
 type Mutation = (b: Buffer) => Buffer;
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })).map(([at, v]): Mutation => (b) => {
-    const c = Buffer.from(b);
-    if (c.length) c[at % c.length] = v;
-    return c;
-  }),
-  fc.nat().map((at): Mutation => (b) => b.subarray(0, at % (b.length + 1))),
-  fc.tuple(fc.nat(), fc.uint8Array({ maxLength: 64 })).map(([at, ins]): Mutation => (b) => {
-    const i = at % (b.length + 1);
-    return Buffer.concat([b.subarray(0, i), Buffer.from(ins), b.subarray(i)]);
-  }),
-  fc.tuple(fc.nat(), fc.nat()).map(([a, n]): Mutation => (b) => {
-    const lines = b.toString('latin1').split('\n');
-    const i = a % lines.length;
-    lines.splice(i, (n % 3) + 1);
-    return Buffer.from(lines.join('\n'), 'latin1');
-  }),
+  fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })).map(
+    ([at, v]): Mutation =>
+      (b) => {
+        const c = Buffer.from(b);
+        if (c.length) c[at % c.length] = v;
+        return c;
+      },
+  ),
+  fc.nat().map(
+    (at): Mutation =>
+      (b) =>
+        b.subarray(0, at % (b.length + 1)),
+  ),
+  fc.tuple(fc.nat(), fc.uint8Array({ maxLength: 64 })).map(
+    ([at, ins]): Mutation =>
+      (b) => {
+        const i = at % (b.length + 1);
+        return Buffer.concat([b.subarray(0, i), Buffer.from(ins), b.subarray(i)]);
+      },
+  ),
+  fc.tuple(fc.nat(), fc.nat()).map(
+    ([a, n]): Mutation =>
+      (b) => {
+        const lines = b.toString('latin1').split('\n');
+        const i = a % lines.length;
+        lines.splice(i, (n % 3) + 1);
+        return Buffer.from(lines.join('\n'), 'latin1');
+      },
+  ),
   fc.constant<Mutation>((b) => Buffer.concat([b, b])),
   fc.constantFrom<Mutation>(
     (b) => Buffer.from(b.toString('latin1').replace(/-----BEGIN ([A-Z ]+)-----/, '-----BEGIN $1X-----'), 'latin1'),
@@ -80,7 +93,9 @@ describeIoModes('fuzzing stage with mutated PEM', function () {
       ),
       { numRuns: Number(process.env.CERTSWAP_FUZZ_RUNS ?? 300) },
     );
-    console.log(`      ${refused + accepted} mutated inputs: ${refused} refused with a code, ${accepted} still valid and accepted whole`);
+    console.log(
+      `      ${refused + accepted} mutated inputs: ${refused} refused with a code, ${accepted} still valid and accepted whole`,
+    );
     expect(refused).to.be.greaterThan(200);
   });
 });

@@ -31,9 +31,15 @@ interface Run {
 /** A run with no report for this long is taken for a hang (every run takes milliseconds). */
 const STALL_MS = 60_000;
 
-function runMode(mode: 'blocking' | 'thread-pool', work: string): Promise<{ runs: Run[]; done: boolean; stalled: string | null; stderr: string }> {
+function runMode(
+  mode: 'blocking' | 'thread-pool',
+  work: string,
+): Promise<{ runs: Run[]; done: boolean; stalled: string | null; stderr: string }> {
   const runner = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'hostile-runner.ts');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', runner, mode, work], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', runner, mode, work], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const runs: Run[] = [];
   let last = '';
   let done = false;
@@ -90,15 +96,25 @@ describe('hostile store: a wrong entry at every name of the layout, every comman
       for (const run of r.runs) {
         expect(run.canaryChanged, `${run.id}: changed a file outside the store`).to.equal(false);
         expect(run.foreign, `${run.id}: served a pair from outside the store`).to.equal(0);
-        if (run.outcome === 'refused') expect(run.typed, `${run.id}: refused without a certswap code (${run.code})`).to.equal(true);
+        if (run.outcome === 'refused')
+          expect(run.typed, `${run.id}: refused without a certswap code (${run.code})`).to.equal(true);
       }
       // Each command both works and refuses somewhere: the plants reach every command.
       for (const command of new Set(r.runs.map((x) => x.command))) {
         const mine = r.runs.filter((x) => x.command === command);
-        if (command !== 'commit') expect(mine.some((x) => x.outcome === 'ok'), command).to.equal(true);
-        expect(mine.some((x) => x.outcome === 'refused'), command).to.equal(true);
+        if (command !== 'commit')
+          expect(
+            mine.some((x) => x.outcome === 'ok'),
+            command,
+          ).to.equal(true);
+        expect(
+          mine.some((x) => x.outcome === 'refused'),
+          command,
+        ).to.equal(true);
       }
-      console.log(`      ${mode}: ${r.runs.length} runs, ${r.runs.filter((x) => x.outcome === 'refused').length} refused with a code, 0 changes outside the store`);
+      console.log(
+        `      ${mode}: ${r.runs.length} runs, ${r.runs.filter((x) => x.outcome === 'refused').length} refused with a code, 0 changes outside the store`,
+      );
     });
   }
 

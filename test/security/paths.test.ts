@@ -89,8 +89,18 @@ describe('path and symlink safety', () => {
       const r = await store.recover();
       expect(r.problems).to.deep.equal([]);
       expect(r.trialRolledBack).to.deep.equal({ from: 2, to: 1 });
-      expect(fs.readdirSync(store.dir, { encoding: 'buffer' }).map((b) => b.toString('latin1')).sort()).to.deep.equal(['.history', '.lock', 'current', 'generations']);
-      expect(fs.readdirSync(path.join(store.dir, 'generations'), { encoding: 'buffer' }).map((b) => b.toString('latin1')).sort()).to.deep.equal(['1', '2']);
+      expect(
+        fs
+          .readdirSync(store.dir, { encoding: 'buffer' })
+          .map((b) => b.toString('latin1'))
+          .sort(),
+      ).to.deep.equal(['.history', '.lock', 'current', 'generations']);
+      expect(
+        fs
+          .readdirSync(path.join(store.dir, 'generations'), { encoding: 'buffer' })
+          .map((b) => b.toString('latin1'))
+          .sort(),
+      ).to.deep.equal(['1', '2']);
     });
 
     it('a store file with a second name (a hard link) is refused: it may live outside the store', async () => {
@@ -113,14 +123,23 @@ describe('path and symlink safety', () => {
       const real = JSON.parse(await fse.readFile(meta, 'utf8')) as Record<string, unknown>;
       await fse.writeFile(meta, JSON.stringify({ ...real, id: 2, active: true, subject: 'x'.repeat(100_000) }));
       let s = await store.status();
-      expect(s.generations.map((g) => [g.id, g.active, g.subject === real.subject])).to.deep.equal([[1, false, true], [2, true, true]]);
+      expect(s.generations.map((g) => [g.id, g.active, g.subject === real.subject])).to.deep.equal([
+        [1, false, true],
+        [2, true, true],
+      ]);
       expect(s.generations[0]!.fingerprint).to.equal(a.info.fingerprint);
       const outside = await tempDir();
       await fse.copy(store.generationDir(2), path.join(outside, 'g'));
       await fse.writeFile(path.join(outside, 'g', '.meta.json'), JSON.stringify({ ...real, fingerprint: 'AA:BB' }));
       await fse.symlink(path.join(outside, 'g'), store.generationDir(3));
       s = await store.status();
-      expect(s.generations.find((g) => g.id === 3)).to.deep.equal({ id: 3, active: false, rollbackTarget: false, valid: false, problem: ErrorCodes.UNSAFE_STORE });
+      expect(s.generations.find((g) => g.id === 3)).to.deep.equal({
+        id: 3,
+        active: false,
+        rollbackTarget: false,
+        valid: false,
+        problem: ErrorCodes.UNSAFE_STORE,
+      });
     });
   });
 });

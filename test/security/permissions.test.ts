@@ -13,7 +13,16 @@ import { describeIoModes } from '../helpers/io-modes.js';
 
 function modes(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const rel of ['.', 'generations', 'generations/1', 'generations/1/cert.pem', 'generations/1/key.pem', 'generations/1/ca.pem', '.history', '.lock']) {
+  for (const rel of [
+    '.',
+    'generations',
+    'generations/1',
+    'generations/1/cert.pem',
+    'generations/1/key.pem',
+    'generations/1/ca.pem',
+    '.history',
+    '.lock',
+  ]) {
     out[rel] = (fse.statSync(path.join(dir, rel)).mode & 0o777).toString(8);
   }
   return out;
@@ -30,7 +39,25 @@ describe('permissions', function () {
       await fse.writeFile(path.join(files, 'c'), p.cert);
       await fse.writeFile(path.join(files, 'k'), p.key);
       await fse.writeFile(path.join(files, 'a'), p.ca);
-      const r = spawnSync('sh', ['-c', `umask ${umask}; exec "$0" "$@"`, process.execPath, CLI, 'install', '--dir', dir, '--cert', path.join(files, 'c'), '--key', path.join(files, 'k'), '--ca', path.join(files, 'a')], { encoding: 'utf8' });
+      const r = spawnSync(
+        'sh',
+        [
+          '-c',
+          `umask ${umask}; exec "$0" "$@"`,
+          process.execPath,
+          CLI,
+          'install',
+          '--dir',
+          dir,
+          '--cert',
+          path.join(files, 'c'),
+          '--key',
+          path.join(files, 'k'),
+          '--ca',
+          path.join(files, 'a'),
+        ],
+        { encoding: 'utf8' },
+      );
       expect(r.status, r.stderr).to.equal(0);
       expect(modes(dir)).to.deep.equal({
         '.': '700',
@@ -68,7 +95,10 @@ describe('permissions', function () {
     await fse.mkdir(dir, { mode: 0o700 });
     await fse.chmod(dir, 0o775);
     let r = await certswap(['status', '--dir', dir]);
-    expect([r.code, r.stderr]).to.deep.equal([1, `certswap: CERTSWAP_UNSAFE_STORE: ${dir} is writable by group or others (mode 0775); chmod 700 it\n`]);
+    expect([r.code, r.stderr]).to.deep.equal([
+      1,
+      `certswap: CERTSWAP_UNSAFE_STORE: ${dir} is writable by group or others (mode 0775); chmod 700 it\n`,
+    ]);
     if (process.geteuid?.() === 0) {
       await fse.chmod(dir, 0o700);
       await fse.chown(dir, 65534, 65534);
@@ -95,7 +125,24 @@ describe('permissions', function () {
     const cov = await tempDir();
     await fse.chmod(cov, 0o777);
     const env = { ...process.env, NODE_V8_COVERAGE: cov };
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'install', '--dir', dir, '--cert', cert, '--key', key], { encoding: 'utf8', env });
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        CLI,
+        'install',
+        '--dir',
+        dir,
+        '--cert',
+        cert,
+        '--key',
+        key,
+      ],
+      { encoding: 'utf8', env },
+    );
     expect(r.status, r.stderr).to.equal(1);
     expect(r.stderr).to.equal(`certswap: EACCES: key ${key}: permission denied\n`);
   });
@@ -109,9 +156,21 @@ describe('permissions', function () {
       const files = await tempDir();
       await fse.writeFile(path.join(files, 'c'), p.cert);
       await fse.writeFile(path.join(files, 'k'), p.key);
-      const r = await certswap(['install', '--dir', dir, '--cert', path.join(files, 'c'), '--key', path.join(files, 'k'), '--lock-timeout', '0.3']);
+      const r = await certswap([
+        'install',
+        '--dir',
+        dir,
+        '--cert',
+        path.join(files, 'c'),
+        '--key',
+        path.join(files, 'k'),
+        '--lock-timeout',
+        '0.3',
+      ]);
       expect(r.code).to.equal(1);
-      expect(r.stderr).to.match(/^certswap: CERTSWAP_BUSY: store is busy: another certswap operation holds .*\.lock \(waited 0\.3 s\)\n$/);
+      expect(r.stderr).to.match(
+        /^certswap: CERTSWAP_BUSY: store is busy: another certswap operation holds .*\.lock \(waited 0\.3 s\)\n$/,
+      );
     } finally {
       holder.kill('SIGKILL');
       await once(holder, 'close');

@@ -23,7 +23,9 @@ function secretRuns(keys: string[]): string[] {
 
 async function keysIn(store: string): Promise<string[]> {
   const gens = await fse.readdir(path.join(store, 'generations'));
-  return Promise.all(gens.filter((g) => /^\d+$/.test(g)).map((g) => fse.readFile(path.join(store, 'generations', g, 'key.pem'), 'utf8')));
+  return Promise.all(
+    gens.filter((g) => /^\d+$/.test(g)).map((g) => fse.readFile(path.join(store, 'generations', g, 'key.pem'), 'utf8')),
+  );
 }
 
 describe('secrets never reach a log or an error', function () {
@@ -89,13 +91,20 @@ certificates:
     const child = spawn(process.execPath, [CLI, 'agent', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     const result = collect(child);
     const store = path.join(dir, 'store');
-    await until('three generations', async () => (await fse.readdir(path.join(store, 'generations')).catch(() => [])).length >= 3);
+    await until(
+      'three generations',
+      async () => (await fse.readdir(path.join(store, 'generations')).catch(() => [])).length >= 3,
+    );
     child.kill('SIGTERM');
     await once(child, 'exit');
     const r = await result;
     const output = r.stdout + r.stderr;
     expect(output).to.include('"event":"rotated"').and.include('CERTSWAP_CHECK_FAILED');
-    const keys = [...(await keysIn(store)), ...(await keysIn(path.join(dir, 'store2'))), await fse.readFile(path.join(dir, 'ca', 'ca-key.pem'), 'utf8')];
+    const keys = [
+      ...(await keysIn(store)),
+      ...(await keysIn(path.join(dir, 'store2'))),
+      await fse.readFile(path.join(dir, 'ca', 'ca-key.pem'), 'utf8'),
+    ];
     expect(keys.length).to.be.greaterThan(3);
     for (const s of secretRuns(keys)) expect(output, 'key material in the agent log').to.not.include(s);
   });

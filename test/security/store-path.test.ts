@@ -106,12 +106,22 @@ function unsafeAncestors(attacker: User): UnsafeAncestor[] {
   return [
     { name: 'a 0777 directory', mode: 0o777, gid: 0, shown: '0777' },
     { name: "a 0775 directory of the attacker's group", mode: 0o775, gid: attacker.gid, shown: '0775' },
-    { name: "a 1777 directory, in a directory the attacker made", mode: 0o1777, gid: 0, shown: '1777', below: 'made-by-attacker' },
+    {
+      name: 'a 1777 directory, in a directory the attacker made',
+      mode: 0o1777,
+      gid: 0,
+      shown: '1777',
+      below: 'made-by-attacker',
+    },
   ];
 }
 
 /** Makes the unsafe ancestor `c` under `base` (made if missing); the store path below it, which does not exist. */
-async function unsafeAncestor(base: string, c: UnsafeAncestor, attacker: User): Promise<{ parent: string; dir: string }> {
+async function unsafeAncestor(
+  base: string,
+  c: UnsafeAncestor,
+  attacker: User,
+): Promise<{ parent: string; dir: string }> {
   await fse.mkdirp(base);
   await fse.chmod(base, 0o755);
   const parent = path.join(base, `ancestor-${c.shown}-${c.gid}`);
@@ -204,9 +214,24 @@ describe('store path safety against another local user', function () {
     });
 
     const flips = [
-      { name: 'the store itself, in a sticky directory', link: 'sticky/store', targets: ['real/store', 'victim/store'], dir: 'sticky/store' },
-      { name: 'a directory on the path, in a sticky directory', link: 'sticky/link', targets: ['real', 'victim'], dir: 'sticky/link/store' },
-      { name: 'a directory on the path, in a directory the attacker owns', link: 'own/link', targets: ['real', 'victim'], dir: 'own/link/store' },
+      {
+        name: 'the store itself, in a sticky directory',
+        link: 'sticky/store',
+        targets: ['real/store', 'victim/store'],
+        dir: 'sticky/store',
+      },
+      {
+        name: 'a directory on the path, in a sticky directory',
+        link: 'sticky/link',
+        targets: ['real', 'victim'],
+        dir: 'sticky/link/store',
+      },
+      {
+        name: 'a directory on the path, in a directory the attacker owns',
+        link: 'own/link',
+        targets: ['real', 'victim'],
+        dir: 'own/link/store',
+      },
     ];
     for (const f of flips) {
       it(`the flip attack on ${f.name}: root's recover runs succeed or are refused, no canary is ever touched`, async () => {
@@ -243,7 +268,9 @@ describe('store path safety against another local user', function () {
           await fse.writeFile(stopFile, '');
           const out = await ended;
           const flipped = Number(/^flips (\d+)$/m.exec(out.stdout)?.[1]);
-          console.log(`      ${flipped} flips by ${user().name}; root's runs: ${outcomes.refused} refused, ${outcomes.ok} succeeded`);
+          console.log(
+            `      ${flipped} flips by ${user().name}; root's runs: ${outcomes.refused} refused, ${outcomes.ok} succeeded`,
+          );
           expect(flipped, 'the attacker kept flipping').to.be.greaterThan(40);
         } finally {
           await stop(child, ended);
@@ -281,7 +308,11 @@ describe('store path safety against another local user', function () {
       await fse.lchown(path.join(base, 'link'), user().uid, user().gid);
       const before = await treeState(victim);
       for (const args of await everyCommand(path.join(base, 'link', 'store'))) {
-        expectUnsafe(await certswap(args), args[0]!, literally(`${path.join(base, 'link')} is a symbolic link owned by uid ${user().uid}`));
+        expectUnsafe(
+          await certswap(args),
+          args[0]!,
+          literally(`${path.join(base, 'link')} is a symbolic link owned by uid ${user().uid}`),
+        );
       }
       expect((await treeState(victim)).entries).to.deep.equal(before.entries);
     });
@@ -293,7 +324,11 @@ describe('store path safety against another local user', function () {
       await fse.symlink(path.join(base, 'ww', 'real'), path.join(base, 'link'));
       const before = await treeState(path.join(base, 'ww'));
       for (const args of await everyCommand(path.join(base, 'link', 'store'))) {
-        expectUnsafe(await certswap(args), args[0]!, literally(`${path.join(base, 'ww')} is writable by others (mode 0777)`));
+        expectUnsafe(
+          await certswap(args),
+          args[0]!,
+          literally(`${path.join(base, 'ww')} is writable by others (mode 0777)`),
+        );
       }
       expect((await treeState(path.join(base, 'ww'))).entries).to.deep.equal(before.entries);
     });
@@ -315,12 +350,17 @@ describe('store path safety against another local user', function () {
       for (const c of unsafeAncestors(user())) {
         const { parent, dir } = await unsafeAncestor(base, c, user());
         for (const args of await everyCommand(dir)) {
-          const mention = literally(c.below ? `${c.below} belongs to uid ${user().uid} and sits in` : `${parent} is writable by others (mode ${c.shown})`);
+          const mention = literally(
+            c.below
+              ? `${c.below} belongs to uid ${user().uid} and sits in`
+              : `${parent} is writable by others (mode ${c.shown})`,
+          );
           expectUnsafe(await certswap(args), `${args[0]} under ${c.name}`, mention);
         }
         // Refused whether or not the store exists.
         await fse.mkdirp(dir, { mode: 0o700 });
-        for (const args of await everyCommand(dir)) expectUnsafe(await certswap(args), `${args[0]} under ${c.name}, store present`);
+        for (const args of await everyCommand(dir))
+          expectUnsafe(await certswap(args), `${args[0]} under ${c.name}, store present`);
       }
     });
 
@@ -336,13 +376,16 @@ describe('store path safety against another local user', function () {
           const args = cmd === 'install' ? ['install', '--dir', dir, ...(await pairArgs())] : ['recover', '--dir', dir];
           expectUnsafe(await certswap(args), `${cmd} under ${c.name}`);
           const after = await treeState(parent);
-          if (after.digest !== before.digest) created.push(`${cmd} under ${c.name}: ${after.entries.filter((e) => !before.entries.includes(e)).join('; ')}`);
+          if (after.digest !== before.digest)
+            created.push(
+              `${cmd} under ${c.name}: ${after.entries.filter((e) => !before.entries.includes(e)).join('; ')}`,
+            );
         }
       }
       expect(created, 'left behind by refused commands').to.deep.equal([]);
     });
 
-    it('allowed: a sticky directory (1777) above a directory root owns; refused: group-writable even by root\'s group (an ACL shows as group bits)', async () => {
+    it("allowed: a sticky directory (1777) above a directory root owns; refused: group-writable even by root's group (an ACL shows as group bits)", async () => {
       const { base, sticky } = await layout();
       const gw = path.join(base, 'gw');
       await fse.mkdir(gw);
@@ -367,7 +410,11 @@ describe('store path safety against another local user', function () {
       expect(r0.status, r0.stderr).to.equal(0);
       // The attacker really can write there, though the owner and group are root's.
       expect((await runAs(user(), 'mkdir', [path.join(acl, 'proof')])).code).to.equal(0);
-      expectUnsafe(await certswap(['install', '--dir', path.join(acl, 'store'), ...(await pairArgs())]), 'install under an ACL', literally(`${acl} is writable by others`));
+      expectUnsafe(
+        await certswap(['install', '--dir', path.join(acl, 'store'), ...(await pairArgs())]),
+        'install under an ACL',
+        literally(`${acl} is writable by others`),
+      );
       expect(await fse.pathExists(path.join(acl, 'store'))).to.equal(false);
     });
 
@@ -386,19 +433,25 @@ describe('store path safety against another local user', function () {
       const victim = await canaryStore(await tempDir('certswap-victim-'));
       const before = await treeState(victim);
       for (const args of await everyCommand(path.join(rootLink, 'store'))) {
-        expectUnsafe(await certswap(args), args[0]!, literally(`${path.join(sticky, 'attackerL')} belongs to uid ${user().uid}`));
+        expectUnsafe(
+          await certswap(args),
+          args[0]!,
+          literally(`${path.join(sticky, 'attackerL')} belongs to uid ${user().uid}`),
+        );
       }
       expect((await treeState(victim)).entries).to.deep.equal(before.entries);
       expect(await fse.pathExists(path.join(home, 'a', 'store'))).to.equal(false);
     });
 
-    it('a store reached through root\'s links is used at its real path', async () => {
+    it("a store reached through root's links is used at its real path", async () => {
       const { base } = await layout();
       await fse.mkdirp(path.join(base, 'real', 'sub'));
       await fse.symlink('real/sub/..', path.join(base, 'up'));
       const r = await certswap(['install', '--dir', path.join(base, 'up', 'store'), '--json', ...(await pairArgs())]);
       expect(r.code, r.stderr).to.equal(0);
-      const s = JSON.parse((await certswap(['status', '--dir', path.join(base, 'up', 'store'), '--json'])).stdout) as { dir: string };
+      const s = JSON.parse((await certswap(['status', '--dir', path.join(base, 'up', 'store'), '--json'])).stdout) as {
+        dir: string;
+      };
       expect(s.dir).to.equal(path.join(base, 'real', 'store'));
       expect(await fse.pathExists(path.join(base, 'real', 'store', 'current'))).to.equal(true);
     });
@@ -408,7 +461,9 @@ describe('store path safety against another local user', function () {
         const { base } = await layout();
         const dir = path.join(base, 'a', 'b', 'c', 'store');
         const args = ['install', '--dir', dir, ...(await pairArgs())];
-        const r = spawnSync('sh', ['-c', `umask ${umask}; exec "$0" "$@"`, process.execPath, CLI, ...args], { encoding: 'utf8' });
+        const r = spawnSync('sh', ['-c', `umask ${umask}; exec "$0" "$@"`, process.execPath, CLI, ...args], {
+          encoding: 'utf8',
+        });
         expect(r.status, r.stderr).to.equal(0);
         for (const p of ['a', 'a/b', 'a/b/c', 'a/b/c/store', 'a/b/c/store/generations']) {
           const st = await fse.lstat(path.join(base, p));
@@ -449,7 +504,7 @@ describe('store path safety against another local user', function () {
       await (await GenerationStore.open(path.join(base, 'mine'))).install(await makePair());
     });
 
-    it("open() refuses a store under a world-writable or group-writable ancestor, existing or not", async () => {
+    it('open() refuses a store under a world-writable or group-writable ancestor, existing or not', async () => {
       const { base } = await layout();
       for (const c of unsafeAncestors(user())) {
         const { dir } = await unsafeAncestor(base, c, user());
@@ -458,7 +513,8 @@ describe('store path safety against another local user', function () {
         expect(['ENOENT', ErrorCodes.UNSAFE_STORE], c.name).to.include((missing as { code?: string }).code);
         await expectCode(GenerationStore.open(dir), ErrorCodes.UNSAFE_STORE);
         await fse.mkdirp(dir, { mode: 0o700 });
-        for (const create of [true, false]) await expectCode(GenerationStore.open(dir, { create }), ErrorCodes.UNSAFE_STORE);
+        for (const create of [true, false])
+          await expectCode(GenerationStore.open(dir, { create }), ErrorCodes.UNSAFE_STORE);
       }
     });
 
@@ -471,7 +527,8 @@ describe('store path safety against another local user', function () {
         const before = await treeState(parent);
         await expectCode(GenerationStore.open(dir), ErrorCodes.UNSAFE_STORE);
         const after = await treeState(parent);
-        if (after.digest !== before.digest) created.push(`under ${c.name}: ${after.entries.filter((e) => !before.entries.includes(e)).join('; ')}`);
+        if (after.digest !== before.digest)
+          created.push(`under ${c.name}: ${after.entries.filter((e) => !before.entries.includes(e)).join('; ')}`);
       }
       expect(created, 'left behind by a refused open()').to.deep.equal([]);
     });
@@ -500,7 +557,9 @@ describe('store path safety against another local user', function () {
         ];
         for (const [name, op] of ops) {
           const e = await expectCode(op(), ErrorCodes.UNSAFE_STORE, literally(parent));
-          expect(e.message, name).to.match(change === 'chmod 0777' ? /writable by others/ : new RegExp(`belongs to uid ${user().uid}`));
+          expect(e.message, name).to.match(
+            change === 'chmod 0777' ? /writable by others/ : new RegExp(`belongs to uid ${user().uid}`),
+          );
         }
         expect((await treeState(store.dir)).entries).to.deep.equal(before.entries);
         // The check comes before the lock file is opened: a store never locked still has none.

@@ -85,7 +85,9 @@ describe('recover', () => {
     await fse.mkdir(path.join(store.dir, 'current'));
     await fse.mkdir(path.join(store.dir, 'generations', 'notes'));
     const r = await store.recover();
-    expect(r.problems.map((p) => p.message).join('\n')).to.match(/not a symlink/).and.match(/generations\/notes/);
+    expect(r.problems.map((p) => p.message).join('\n'))
+      .to.match(/not a symlink/)
+      .and.match(/generations\/notes/);
     expect((await fse.lstat(path.join(store.dir, 'current'))).isDirectory()).to.equal(true);
   });
 
@@ -129,7 +131,13 @@ describe('recover', () => {
     await fse.writeFile(path.join(dir, '.history'), 'shell history\n');
     const store = await GenerationStore.open(dir);
     const r = await store.recover();
-    expect(r).to.deep.equal({ leftoversRemoved: [], trialRolledBack: null, repointed: null, problems: [], current: null });
+    expect(r).to.deep.equal({
+      leftoversRemoved: [],
+      trialRolledBack: null,
+      repointed: null,
+      problems: [],
+      current: null,
+    });
     expect(await fse.readFile(path.join(dir, '.history'), 'utf8')).to.equal('shell history\n');
     expect(await fse.pathExists(path.join(dir, '.provision-cache'))).to.equal(true);
   });

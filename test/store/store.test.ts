@@ -214,7 +214,14 @@ describe('GenerationStore', () => {
       const p = await makePair({ name: 'device-3', alg: 'P-384' });
       await store.install(p);
       const g = (await store.status()).generations[0]!;
-      expect(g).to.include({ id: 1, active: true, valid: true, subject: 'CN=device-3', keyType: 'EC P-384', issuer: 'CN=certswap test CA' });
+      expect(g).to.include({
+        id: 1,
+        active: true,
+        valid: true,
+        subject: 'CN=device-3',
+        keyType: 'EC P-384',
+        issuer: 'CN=certswap test CA',
+      });
       expect(g.sans).to.deep.equal(['DNS:device-3']);
       expect(g.fingerprint).to.match(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
       expect(g.serial).to.match(/^[0-9A-F]+$/);

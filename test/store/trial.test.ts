@@ -55,10 +55,13 @@ describe('trial activation', () => {
 
   it('recover only removes the marker when the crash came before the switch', async () => {
     const store = await withTwo();
-    await fse.writeFile(path.join(store.dir, '.trial'), JSON.stringify({ generation: 2, returnTo: 1, startedAt: new Date().toISOString() }));
+    await fse.writeFile(
+      path.join(store.dir, '.trial'),
+      JSON.stringify({ generation: 2, returnTo: 1, startedAt: new Date().toISOString() }),
+    );
     const r = await store.recover();
     expect(r.trialRolledBack).to.equal(null);
-    expect((await store.status())).to.include({ current: 1, trial: null });
+    expect(await store.status()).to.include({ current: 1, trial: null });
   });
 
   it('a first install on trial that is rolled back leaves nothing active', async () => {
@@ -74,10 +77,17 @@ describe('trial activation', () => {
 
   it('reports an unreadable trial marker and leaves it: never taken for "no trial"; rollback --to ends it', async () => {
     const store = await withTwo();
-    for (const text of ['garbage', '{"generation":"2","returnTo":1,"startedAt":"x"}', '{"generation":2,"returnTo":1}', '{"generation":2.5,"returnTo":1,"startedAt":"x"}']) {
+    for (const text of [
+      'garbage',
+      '{"generation":"2","returnTo":1,"startedAt":"x"}',
+      '{"generation":2,"returnTo":1}',
+      '{"generation":2.5,"returnTo":1,"startedAt":"x"}',
+    ]) {
       await fse.writeFile(path.join(store.dir, '.trial'), text, { mode: 0o600 });
       const r = await store.recover();
-      expect(r.problems.map((p) => `${p.code} ${p.message}`).join(), text).to.match(/CERTSWAP_CORRUPT_STORE .*unreadable trial record/);
+      expect(r.problems.map((p) => `${p.code} ${p.message}`).join(), text).to.match(
+        /CERTSWAP_CORRUPT_STORE .*unreadable trial record/,
+      );
       expect(await fse.readFile(path.join(store.dir, '.trial'), 'utf8')).to.equal(text);
       await expectCode(store.install(await makePair()), ErrorCodes.CORRUPT_STORE);
       await expectCode(store.rollback(), ErrorCodes.CORRUPT_STORE);
@@ -105,7 +115,11 @@ describe('trial activation', () => {
   it('a trial marker that names neither current nor the generation to return to is reported and kept', async () => {
     const store = await withTwo();
     await store.install(await makePair()); // 3 active, 1 and 2 not
-    await fse.writeFile(path.join(store.dir, '.trial'), JSON.stringify({ generation: 2, returnTo: 1, startedAt: 'x' }), { mode: 0o600 });
+    await fse.writeFile(
+      path.join(store.dir, '.trial'),
+      JSON.stringify({ generation: 2, returnTo: 1, startedAt: 'x' }),
+      { mode: 0o600 },
+    );
     const r = await store.recover();
     expect(r.problems.map((p) => p.code)).to.deep.equal([ErrorCodes.CORRUPT_STORE]);
     expect(await fse.pathExists(path.join(store.dir, '.trial'))).to.equal(true);

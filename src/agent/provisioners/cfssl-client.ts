@@ -52,10 +52,16 @@ export function checkCfsslUrl(url: string, hasTlsCa: boolean): URL {
     throw new CertswapError(ErrorCodes.CONFIG_INVALID, `cfssl url ${JSON.stringify(url)} is not a URL`);
   }
   if (u.protocol === 'http:' && !LOOPBACK.has(u.hostname)) {
-    throw new CertswapError(ErrorCodes.CONFIG_INVALID, `cfssl url ${url}: plain http is accepted only on loopback; use https with tlsCa`);
+    throw new CertswapError(
+      ErrorCodes.CONFIG_INVALID,
+      `cfssl url ${url}: plain http is accepted only on loopback; use https with tlsCa`,
+    );
   }
   if (u.protocol === 'https:' && !hasTlsCa) {
-    throw new CertswapError(ErrorCodes.CONFIG_INVALID, `cfssl url ${url}: https needs tlsCa, the CA bundle the server's certificate is pinned to`);
+    throw new CertswapError(
+      ErrorCodes.CONFIG_INVALID,
+      `cfssl url ${url}: https needs tlsCa, the CA bundle the server's certificate is pinned to`,
+    );
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new CertswapError(ErrorCodes.CONFIG_INVALID, `cfssl url ${url}: expected http or https`);
@@ -91,7 +97,10 @@ export class CfsslClient {
 
   /** The profile and label that select the CA's signing policy, when configured. */
   private policy(): { profile?: string; label?: string } {
-    return { ...(this.opts.profile && { profile: this.opts.profile }), ...(this.opts.label && { label: this.opts.label }) };
+    return {
+      ...(this.opts.profile && { profile: this.opts.profile }),
+      ...(this.opts.label && { label: this.opts.label }),
+    };
   }
 
   private async call(endpoint: string, body: object): Promise<CfsslAnswer> {
@@ -102,10 +111,16 @@ export class CfsslClient {
       } catch (err) {
         if (!(err instanceof Retryable)) throw err;
         if (attempt >= this.opts.attempts) {
-          throw new CertswapError(ErrorCodes.CA_UNAVAILABLE, `cfssl ${endpoint} at ${this.base.origin}: ${err.message} (${attempt} attempts)`);
+          throw new CertswapError(
+            ErrorCodes.CA_UNAVAILABLE,
+            `cfssl ${endpoint} at ${this.base.origin}: ${err.message} (${attempt} attempts)`,
+          );
         }
         const delay = this.opts.backoffMs * 2 ** (attempt - 1);
-        this.log?.warn({ event: 'ca-retry', endpoint, attempt, delayMs: delay }, `cfssl ${endpoint}: ${err.message}; retrying in ${delay} ms`);
+        this.log?.warn(
+          { event: 'ca-retry', endpoint, attempt, delayMs: delay },
+          `cfssl ${endpoint}: ${err.message}; retrying in ${delay} ms`,
+        );
         await this.clock.sleep(delay);
       }
     }
@@ -128,7 +143,13 @@ export class CfsslClient {
           let size = 0;
           res.on('data', (d: Buffer) => {
             size += d.length;
-            if (size > MAX_ANSWER) req.destroy(new CertswapError(ErrorCodes.CA_BAD_ANSWER, `cfssl answer from ${url.pathname} is larger than ${MAX_ANSWER} bytes`));
+            if (size > MAX_ANSWER)
+              req.destroy(
+                new CertswapError(
+                  ErrorCodes.CA_BAD_ANSWER,
+                  `cfssl answer from ${url.pathname} is larger than ${MAX_ANSWER} bytes`,
+                ),
+              );
             else chunks.push(d);
           });
           res.on('error', (err) => reject(new Retryable(err.message)));
@@ -141,12 +162,26 @@ export class CfsslClient {
             } catch {
               answer = undefined;
             }
-            const why = answer?.errors?.map((e) => e.message).filter(Boolean).join('; ') || text.slice(0, 200).trim() || 'no detail';
+            const why =
+              answer?.errors
+                ?.map((e) => e.message)
+                .filter(Boolean)
+                .join('; ') ||
+              text.slice(0, 200).trim() ||
+              'no detail';
             if (status >= 500) return reject(new Retryable(`HTTP ${status}: ${why}`));
             if (status >= 400 || (answer && answer.success === false)) {
-              return reject(new CertswapError(ErrorCodes.CA_REFUSED, `cfssl refused ${url.pathname} (HTTP ${status}): ${why}`));
+              return reject(
+                new CertswapError(ErrorCodes.CA_REFUSED, `cfssl refused ${url.pathname} (HTTP ${status}): ${why}`),
+              );
             }
-            if (!answer) return reject(new CertswapError(ErrorCodes.CA_BAD_ANSWER, `cfssl answer from ${url.pathname} is not JSON (HTTP ${status})`));
+            if (!answer)
+              return reject(
+                new CertswapError(
+                  ErrorCodes.CA_BAD_ANSWER,
+                  `cfssl answer from ${url.pathname} is not JSON (HTTP ${status})`,
+                ),
+              );
             resolve(answer);
           });
         },
@@ -157,7 +192,12 @@ export class CfsslClient {
         // A TLS verification failure is not going to fix itself: the server is not the pinned CA.
         const code = errnoCode(err) ?? (err as { code?: string }).code;
         if (code && /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ERR_TLS/.test(code)) {
-          return reject(new CertswapError(ErrorCodes.CA_REFUSED, `cfssl server ${url.host} failed TLS verification against tlsCa: ${err.message}`));
+          return reject(
+            new CertswapError(
+              ErrorCodes.CA_REFUSED,
+              `cfssl server ${url.host} failed TLS verification against tlsCa: ${err.message}`,
+            ),
+          );
         }
         reject(new Retryable(err.message));
       });

@@ -23,9 +23,15 @@ export class CommandProvisioner implements Provisioner {
   constructor(private readonly opts: CommandProvisionerOptions) {}
 
   async provision(req: ProvisionRequest): Promise<PairInput> {
-    const files = { cert: path.join(req.workDir, 'cert.pem'), key: path.join(req.workDir, 'key.pem'), ca: path.join(req.workDir, 'ca.pem') };
+    const files = {
+      cert: path.join(req.workDir, 'cert.pem'),
+      key: path.join(req.workDir, 'key.pem'),
+      ca: path.join(req.workDir, 'ca.pem'),
+    };
     const fill = (arg: string): string =>
-      arg.replace(/\{(cert|key|ca|cn)\}/g, (_, k: string) => (k === 'cn' ? req.identity.commonName : files[k as 'cert' | 'key' | 'ca']));
+      arg.replace(/\{(cert|key|ca|cn)\}/g, (_, k: string) =>
+        k === 'cn' ? req.identity.commonName : files[k as 'cert' | 'key' | 'ca'],
+      );
     const argv = this.opts.command.map(fill);
     const r = await runCommand(argv, {
       timeoutMs: this.opts.timeoutMs,
@@ -51,7 +57,10 @@ export class CommandProvisioner implements Provisioner {
     const cert = await read(files.cert, 'cert');
     const key = await read(files.key, 'key');
     if (!cert || !key) {
-      throw new CertswapError(ErrorCodes.PROVISION_FAILED, `command ${argv[0]} exited 0 but wrote no ${!cert ? 'certificate' : 'key'} (${!cert ? files.cert : files.key})`);
+      throw new CertswapError(
+        ErrorCodes.PROVISION_FAILED,
+        `command ${argv[0]} exited 0 but wrote no ${!cert ? 'certificate' : 'key'} (${!cert ? files.cert : files.key})`,
+      );
     }
     const ca = await read(files.ca, 'ca');
     const out: PairInput = { cert, key, certPath: files.cert, keyPath: files.key };

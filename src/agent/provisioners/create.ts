@@ -12,7 +12,11 @@ async function readAuthKey(file: string): Promise<Buffer> {
   const hex = (await readInputFile(file, 'config')).toString('latin1').trim();
   if (!/^([0-9a-fA-F]{2})+$/.test(hex) || hex.length < 32) {
     // The file's content is a secret: say what is wrong with it, never what it holds.
-    throw new CertswapError(ErrorCodes.CONFIG_INVALID, `${file}: expected a hex key of at least 16 bytes (as in cfssl's auth_keys)`, { path: file });
+    throw new CertswapError(
+      ErrorCodes.CONFIG_INVALID,
+      `${file}: expected a hex key of at least 16 bytes (as in cfssl's auth_keys)`,
+      { path: file },
+    );
   }
   return Buffer.from(hex, 'hex');
 }

@@ -17,7 +17,16 @@ import { CertswapError, ErrorCodes, isCertswapError } from '../../errors.js';
 import type { ExtendedKeyUsage, PairInput } from '../../pki/validate.js';
 import { CfsslClient, type CfsslClientOptions } from './cfssl-client.js';
 import { createCsr, type SubjectAttributes } from '../../pki/csr.js';
-import { KEY_TYPES, generateKeyPair, keyAlgorithms, privateKeyPem, publicKeyDer, subtle, type CryptoKeyPair, type KeyType } from '../../pki/keys.js';
+import {
+  KEY_TYPES,
+  generateKeyPair,
+  keyAlgorithms,
+  privateKeyPem,
+  publicKeyDer,
+  subtle,
+  type CryptoKeyPair,
+  type KeyType,
+} from '../../pki/keys.js';
 import { matchesIdentity, type Provisioner, type ProvisionRequest } from './provisioner.js';
 
 export interface CsrProvisionerOptions {
@@ -35,7 +44,11 @@ export interface CsrProvisionerOptions {
 /** The KeyType of an existing private key ("EC P-256" -> P-256, "RSA 2048" -> RSA-2048), to sign its CSR with. */
 function keyTypeOf(key: KeyObject): KeyType {
   const t = describeKey(key).replace(/^EC /, '').replace(/^RSA /, 'RSA-') as KeyType;
-  if (!KEY_TYPES.includes(t)) throw new CertswapError(ErrorCodes.UNSUPPORTED_KEY, `the active key (${describeKey(key)}) cannot be reused: not one of ${KEY_TYPES.join(', ')}`);
+  if (!KEY_TYPES.includes(t))
+    throw new CertswapError(
+      ErrorCodes.UNSUPPORTED_KEY,
+      `the active key (${describeKey(key)}) cannot be reused: not one of ${KEY_TYPES.join(', ')}`,
+    );
   return t;
 }
 
@@ -44,8 +57,16 @@ async function importPair(pem: Buffer): Promise<{ keys: CryptoKeyPair; keyType: 
   const priv = createPrivateKey(pem);
   const keyType = keyTypeOf(priv);
   const alg = keyAlgorithms(keyType).gen as never;
-  const privateKey = await subtle.importKey('pkcs8', priv.export({ type: 'pkcs8', format: 'der' }), alg, true, ['sign']);
-  const publicKey = await subtle.importKey('spki', createPublicKey(priv).export({ type: 'spki', format: 'der' }), alg, true, ['verify']);
+  const privateKey = await subtle.importKey('pkcs8', priv.export({ type: 'pkcs8', format: 'der' }), alg, true, [
+    'sign',
+  ]);
+  const publicKey = await subtle.importKey(
+    'spki',
+    createPublicKey(priv).export({ type: 'spki', format: 'der' }),
+    alg,
+    true,
+    ['verify'],
+  );
   return { keys: { privateKey, publicKey }, keyType };
 }
 
@@ -66,15 +87,26 @@ export class CsrProvisioner implements Provisioner {
   private async enrol(req: ProvisionRequest): Promise<PairInput> {
     // 1. The key.
     const current = this.opts.reuseKey ? await req.currentKey?.() : null;
-    const { keys, keyType } = current ? await importPair(current) : { keys: await generateKeyPair(this.opts.keyType), keyType: this.opts.keyType };
+    const { keys, keyType } = current
+      ? await importPair(current)
+      : { keys: await generateKeyPair(this.opts.keyType), keyType: this.opts.keyType };
     // 2. The CSR, signed with it, to the CA.
-    const csr = await createCsr({ keys, keyType, identity: req.identity, subject: this.opts.subject, usages: this.opts.usages });
+    const csr = await createCsr({
+      keys,
+      keyType,
+      identity: req.identity,
+      subject: this.opts.subject,
+      usages: this.opts.usages,
+    });
     const client = new CfsslClient(this.opts.cfssl as CfsslClientOptions, req.clock, req.log);
     const certPem = await client.sign(csr, req.identity.sans.length ? req.identity.sans : [req.identity.commonName]);
     const ca = this.opts.issuerCa ?? Buffer.from(await client.caCertificate());
     // 3. The answer must be a certificate for our key and identity, from the CA.
     await checkAnswer(certPem, keys, req, ca);
-    req.log?.info({ event: 'enrolled', keyType, reusedKey: current !== null && current !== undefined }, 'the CA signed the CSR');
+    req.log?.info(
+      { event: 'enrolled', keyType, reusedKey: current !== null && current !== undefined },
+      'the CA signed the CSR',
+    );
     return { cert: Buffer.from(certPem), key: current ?? (await privateKeyPem(keys)), ca };
   }
 }
@@ -83,21 +115,33 @@ export class CsrProvisioner implements Provisioner {
  * Refuses (CERTSWAP_CA_BAD_ANSWER) a certificate that is not for `keys`' public key, not for
  * exactly the identity asked for, or not issued by one of the certificates in `ca`.
  */
-export async function checkAnswer(certPem: string, keys: CryptoKeyPair, req: Pick<ProvisionRequest, 'identity'>, ca: Buffer): Promise<void> {
+export async function checkAnswer(
+  certPem: string,
+  keys: CryptoKeyPair,
+  req: Pick<ProvisionRequest, 'identity'>,
+  ca: Buffer,
+): Promise<void> {
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(certPem);
   } catch (err) {
-    throw new CertswapError(ErrorCodes.CA_BAD_ANSWER, `the CA answered with an unreadable certificate: ${(err as Error).message}`);
+    throw new CertswapError(
+      ErrorCodes.CA_BAD_ANSWER,
+      `the CA answered with an unreadable certificate: ${(err as Error).message}`,
+    );
   }
   const info = describeCertificate(leaf, '', 1);
   if (!leaf.publicKey.export({ type: 'spki', format: 'der' }).equals(await publicKeyDer(keys))) {
-    throw new CertswapError(ErrorCodes.CA_BAD_ANSWER, `the CA answered with a certificate for another key (${info.subject}, sha256 ${info.fingerprint}); refused`);
+    throw new CertswapError(
+      ErrorCodes.CA_BAD_ANSWER,
+      `the CA answered with a certificate for another key (${info.subject}, sha256 ${info.fingerprint}); refused`,
+    );
   }
   if (!matchesIdentity(info, req.identity)) {
     throw new CertswapError(
       ErrorCodes.CA_BAD_ANSWER,
-      `the CA answered with a certificate for another identity (CN ${JSON.stringify(info.commonName)}, SANs ${info.sans.join(', ') || 'none'}); ` +
+      `the CA answered with a certificate for another identity ` +
+        `(CN ${JSON.stringify(info.commonName)}, SANs ${info.sans.join(', ') || 'none'}); ` +
         `asked for CN ${JSON.stringify(req.identity.commonName)}, SANs ${req.identity.sans.join(', ') || 'none'}`,
     );
   }
@@ -107,6 +151,9 @@ export async function checkAnswer(certPem: string, keys: CryptoKeyPair, req: Pic
     .filter((p) => p.includes('-----BEGIN CERTIFICATE-----'))
     .map((p) => new X509Certificate(p));
   if (!issuers.some((i) => leaf.checkIssued(i) && leaf.verify(i.publicKey))) {
-    throw new CertswapError(ErrorCodes.CA_BAD_ANSWER, `the certificate the CA answered with was not issued by the expected CA (issuer ${info.issuer})`);
+    throw new CertswapError(
+      ErrorCodes.CA_BAD_ANSWER,
+      `the certificate the CA answered with was not issued by the expected CA (issuer ${info.issuer})`,
+    );
   }
 }

@@ -13,7 +13,18 @@ import { readInputFile } from '../../io/input.js';
 import { DIR_MODE, KEY_MODE, PUBLIC_FILE_MODE } from '../../store/layout.js';
 import type { ExtendedKeyUsage } from '../../pki/validate.js';
 import type { Provisioner, ProvisionRequest } from './provisioner.js';
-import { escapeDnValue, generateKeyPair, isIpAddress, loadX509, pemEncode, privateKeyPem, subtle, type CryptoKey, type CryptoKeyPair, type KeyType } from '../../pki/keys.js';
+import {
+  escapeDnValue,
+  generateKeyPair,
+  isIpAddress,
+  loadX509,
+  pemEncode,
+  privateKeyPem,
+  subtle,
+  type CryptoKey,
+  type CryptoKeyPair,
+  type KeyType,
+} from '../../pki/keys.js';
 
 export interface LocalCaOptions {
   caDir: string;
@@ -107,7 +118,10 @@ export class LocalCaProvisioner implements Provisioner {
     // write-file-atomic writes a temporary file, fsyncs it and renames it into place, with the
     // final mode from the start; the directory fsync after it makes both names durable. The key
     // is written first: a CA certificate without its key would be unusable after a crash.
-    await writeFileAtomic(this.caKeyPath, pemEncode('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey)), { mode: KEY_MODE, fsync: true });
+    await writeFileAtomic(this.caKeyPath, pemEncode('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey)), {
+      mode: KEY_MODE,
+      fsync: true,
+    });
     await writeFileAtomic(this.caCertPath, certPem, { mode: PUBLIC_FILE_MODE, fsync: true });
     await fsyncDir(this.opts.caDir);
     return { certPem, cert, key: keys.privateKey };
@@ -119,7 +133,9 @@ export class LocalCaProvisioner implements Provisioner {
       const now = req.clock.now();
       const ca = await this.loadCa(now);
       const keys = await generateKeyPair(this.opts.keyType);
-      const usage = lib.KeyUsageFlags.digitalSignature | (this.opts.keyType.startsWith('RSA') ? lib.KeyUsageFlags.keyEncipherment : 0);
+      const usage =
+        lib.KeyUsageFlags.digitalSignature |
+        (this.opts.keyType.startsWith('RSA') ? lib.KeyUsageFlags.keyEncipherment : 0);
       const leaf = await lib.X509CertificateGenerator.create({
         serialNumber: serial(),
         subject: `CN=${escapeDnValue(req.identity.commonName)}`,
@@ -133,7 +149,12 @@ export class LocalCaProvisioner implements Provisioner {
           new lib.BasicConstraintsExtension(false, undefined, true),
           new lib.KeyUsagesExtension(usage, true),
           new lib.ExtendedKeyUsageExtension(this.opts.usages.map((u) => EKU[u])),
-          new lib.SubjectAlternativeNameExtension(req.identity.sans.map((value) => ({ type: isIpAddress(value) ? ('ip' as const) : ('dns' as const), value }))),
+          new lib.SubjectAlternativeNameExtension(
+            req.identity.sans.map((value) => ({
+              type: isIpAddress(value) ? ('ip' as const) : ('dns' as const),
+              value,
+            })),
+          ),
           await lib.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
           await lib.AuthorityKeyIdentifierExtension.create(ca.cert),
         ],

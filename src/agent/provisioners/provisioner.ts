@@ -30,5 +30,7 @@ export interface Provisioner {
 /** Whether a certificate's subject CN and SANs are exactly the identity's. */
 export function matchesIdentity(info: Pick<CertInfo, 'commonName' | 'sans'>, identity: Identity): boolean {
   const want = new Set(identity.sans.map((s) => (isIpAddress(s) ? `IP:${s}` : `DNS:${s}`)));
-  return info.commonName === identity.commonName && info.sans.length === want.size && info.sans.every((s) => want.has(s));
+  return (
+    info.commonName === identity.commonName && info.sans.length === want.size && info.sans.every((s) => want.has(s))
+  );
 }

@@ -51,7 +51,10 @@ export async function pruneLocked(ctx: StoreContext, keep = DEFAULT_KEEP): Promi
   const top = victims.at(-1)!; // 3
   if (top >= (await readHighwater(ctx.paths))) await recordHighwater(ctx.paths, Math.max(top, all.at(-1)!));
 
-  const moves = victims.map((n): [string, string] => [ctx.paths.generationDir(n), path.join(ctx.paths.generations, trashName(n))]);
+  const moves = victims.map((n): [string, string] => [
+    ctx.paths.generationDir(n),
+    path.join(ctx.paths.generations, trashName(n)),
+  ]);
   await renameAllDurable(ctx.paths.generations, moves); // 4
   ctx.log.info({ event: 'prune', removed: victims, kept, active, rollbackTarget: target }, 'pruned');
 

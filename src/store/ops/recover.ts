@@ -2,10 +2,23 @@
  * recover: idempotent start-up repair. Run it before anything else after a crash or reboot; it is
  * safe to run at any time, and running it twice does nothing the second time.
  */
-import { ErrorCodes, errnoCode, isCertswapError, type CertswapCode, type CertswapError, type ErrorCode } from '../../errors.js';
+import {
+  ErrorCodes,
+  errnoCode,
+  isCertswapError,
+  type CertswapCode,
+  type CertswapError,
+  type ErrorCode,
+} from '../../errors.js';
 import { removeDurable, replaceSymlink } from '../../io/durable.js';
 import { validationAt, type StoreContext } from '../context.js';
-import { listGenerations, readCurrentLink, readGenerationEntries, validateGeneration, type CurrentLink } from '../generations.js';
+import {
+  listGenerations,
+  readCurrentLink,
+  readGenerationEntries,
+  validateGeneration,
+  type CurrentLink,
+} from '../generations.js';
 import { nextGeneration, readHighwater, recordHighwater } from '../records/highwater.js';
 import { generationsDirExists } from '../store-path.js';
 import { readHistory, recordActivation, resetHistory, type Activation } from '../records/history.js';
@@ -68,25 +81,40 @@ function isStoreProblem(err: unknown): err is CertswapError & { code: CertswapCo
  * is followed or touched. Every report carries a code; the CLI exits 1 when there is any.
  */
 export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
-  const result: RecoverResult = { leftoversRemoved: [], trialRolledBack: null, repointed: null, problems: [], current: null };
+  const result: RecoverResult = {
+    leftoversRemoved: [],
+    trialRolledBack: null,
+    repointed: null,
+    problems: [],
+    current: null,
+  };
   const report = (code: ErrorCode, message: string): void => {
     result.problems.push({ code, message });
   };
   try {
     // Not a store (yet): no generations/ and no current. Nothing here is ours to repair, and a
     // mistyped --dir (a home directory) must not lose files that happen to have our names.
-    if (!(await generationsDirExists(ctx.paths)) && (await readCurrentLink(ctx.paths)).state === 'absent') return result;
+    if (!(await generationsDirExists(ctx.paths)) && (await readCurrentLink(ctx.paths)).state === 'absent')
+      return result;
     const leftovers = await clearLeftovers(ctx.paths); // 1
     result.leftoversRemoved = leftovers.removed;
-    for (const f of leftovers.failed) report(f.code as ErrorCode, `leftover ${f.path} could not be removed: ${f.message}`);
+    for (const f of leftovers.failed)
+      report(f.code as ErrorCode, `leftover ${f.path} could not be removed: ${f.message}`);
   } catch (err) {
     if (!isStoreProblem(err)) throw err;
     report(err.code, `${err.message}; left alone: move it away and run recover again`);
     return result;
   }
   for (const e of await readGenerationEntries(ctx.paths)) {
-    if (isGenerationName(e.name) ? !e.isDirectory() : !e.name.startsWith(STAGING_PREFIX) && !e.name.startsWith(TRASH_PREFIX)) {
-      report(ErrorCodes.UNSAFE_STORE, `${isGenerationName(e.name) ? 'non-directory' : 'unknown'} entry generations/${e.name} left alone`);
+    if (
+      isGenerationName(e.name)
+        ? !e.isDirectory()
+        : !e.name.startsWith(STAGING_PREFIX) && !e.name.startsWith(TRASH_PREFIX)
+    ) {
+      report(
+        ErrorCodes.UNSAFE_STORE,
+        `${isGenerationName(e.name) ? 'non-directory' : 'unknown'} entry generations/${e.name} left alone`,
+      );
     }
   }
 
@@ -97,10 +125,16 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
     try {
       await resetHistory(ctx.paths.history);
     } catch (resetErr) {
-      report(err.code, `${err.message}; cannot replace it (${errnoCode(resetErr) ?? 'error'}): move it away and run recover again`);
+      report(
+        err.code,
+        `${err.message}; cannot replace it (${errnoCode(resetErr) ?? 'error'}): move it away and run recover again`,
+      );
       return result;
     }
-    report(err.code, `${err.message}; reset it: the active generation has no rollback target until the next activation`);
+    report(
+      err.code,
+      `${err.message}; reset it: the active generation has no rollback target until the next activation`,
+    );
   }
 
   try {
@@ -108,13 +142,19 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
     if (trial) result.trialRolledBack = await endTrial(ctx, trial, report);
   } catch (err) {
     if (!isStoreProblem(err)) throw err;
-    report(err.code, `${err.message}; left in place: an activation may be on trial; run certswap rollback --to N to end it`);
+    report(
+      err.code,
+      `${err.message}; left in place: an activation may be on trial; run certswap rollback --to N to end it`,
+    );
   }
 
   const link = await readCurrentLink(ctx.paths); // 4
   let reason: string | null = null;
   if (link.state === 'not-a-link') {
-    report(ErrorCodes.UNSAFE_STORE, `${ctx.paths.current} is not a symlink; left alone: move it away and run recover again`);
+    report(
+      ErrorCodes.UNSAFE_STORE,
+      `${ctx.paths.current} is not a symlink; left alone: move it away and run recover again`,
+    );
     return result;
   } else if (link.state === 'outside') {
     reason = `current pointed outside generations/ (${link.target})`;
@@ -134,7 +174,10 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
     } else {
       // The candidate gets no rollback target: what its old record names may have been pruned while
       // it was not active, and what it replaces is broken. Recorded before the switch, as activate does.
-      await recordActivation(ctx.paths.history, await readHistory(ctx.paths.history), { activated: candidate, outgoing: null });
+      await recordActivation(ctx.paths.history, await readHistory(ctx.paths.history), {
+        activated: candidate,
+        outgoing: null,
+      });
       // If the switch cannot be made durable, put back exactly what was there (I3).
       await replaceSymlink(ctx.paths.current, linkTargetFor(candidate), describe(link));
       result.repointed = { from: describe(link), to: candidate, reason };
@@ -150,7 +193,10 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
     const used = Math.max(0, ...numbersInHistory(await readHistory(ctx.paths.history)));
     if (used > mark && used > ((await listGenerations(ctx.paths)).at(-1) ?? 0)) {
       await recordHighwater(ctx.paths, used);
-      report(ErrorCodes.CORRUPT_STORE, `${ctx.paths.highwater} was below generation ${used}, which the rollback record names; raised it`);
+      report(
+        ErrorCodes.CORRUPT_STORE,
+        `${ctx.paths.highwater} was below generation ${used}, which the rollback record names; raised it`,
+      );
     }
     await nextGeneration(ctx.paths);
   } catch (err) {
@@ -170,17 +216,25 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
  * In any other state, or if the generation to return to is unusable, nothing is proven: the
  * marker is kept and the state reported. The marker goes last, once the way back is durable.
  */
-async function endTrial(ctx: StoreContext, trial: Trial, report: (code: ErrorCode, message: string) => void): Promise<{ from: number; to: number | null } | null> {
+async function endTrial(
+  ctx: StoreContext,
+  trial: Trial,
+  report: (code: ErrorCode, message: string) => void,
+): Promise<{ from: number; to: number | null } | null> {
   const link = await readCurrentLink(ctx.paths);
   const onTrial = (link.state === 'generation' && link.generation === trial.generation) || link.state === 'outside';
   if (!onTrial) {
-    const settled = link.state === 'generation' ? link.generation === trial.returnTo : link.state === 'absent' && trial.returnTo === null;
+    const settled =
+      link.state === 'generation'
+        ? link.generation === trial.returnTo
+        : link.state === 'absent' && trial.returnTo === null;
     if (settled) {
       await clearTrial(ctx.paths);
     } else {
       report(
         ErrorCodes.CORRUPT_STORE,
-        `generation ${trial.generation} is recorded on trial (returning to ${trial.returnTo ?? 'nothing'}), but current is ${describe(link) ?? link.state}; left both: commit, or roll back with --to N`,
+        `generation ${trial.generation} is recorded on trial (returning to ${trial.returnTo ?? 'nothing'}), ` +
+          `but current is ${describe(link) ?? link.state}; left both: commit, or roll back with --to N`,
       );
     }
     return null;
@@ -194,13 +248,20 @@ async function endTrial(ctx: StoreContext, trial: Trial, report: (code: ErrorCod
       await validateGeneration(ctx.paths, trial.returnTo, validationAt(ctx, { ignoreDates: true }));
     } catch (err) {
       if (!isCertswapError(err)) throw err;
-      report(err.code as ErrorCode, `generation ${trial.generation} is on trial, but generation ${trial.returnTo} to return to is unusable (${err.message}); left on trial: commit, or roll back with --to N`);
+      report(
+        err.code as ErrorCode,
+        `generation ${trial.generation} is on trial, but generation ${trial.returnTo} to return to is unusable ` +
+          `(${err.message}); left on trial: commit, or roll back with --to N`,
+      );
       return null;
     }
     await switchTo(ctx, trial.returnTo, trial.generation, await readHistory(ctx.paths.history));
     done = { from: trial.generation, to: trial.returnTo };
   }
-  ctx.log.warn({ event: 'recover', trial: true, generation: done.to, previous: done.from }, 'uncommitted trial rolled back');
+  ctx.log.warn(
+    { event: 'recover', trial: true, generation: done.to, previous: done.from },
+    'uncommitted trial rolled back',
+  );
   await endTrialMarker(ctx);
   return done;
 }

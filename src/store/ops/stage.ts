@@ -60,19 +60,31 @@ export async function stageLocked(ctx: StoreContext, pair: ValidatedPair, staged
       [KEY_FILE, pair.keyPem, KEY_MODE],
     ];
     if (pair.caPem !== undefined) files.push([CA_FILE, pair.caPem, PUBLIC_FILE_MODE]);
-    files.push([META_FILE, `${JSON.stringify({ ...pair.info, stagedAt: stagedAt.toISOString(), sha256: stagedDigests(pair) })}\n`, PUBLIC_FILE_MODE]);
-    await settleAll(files.map(([name, text, mode]) => writeNewFile(path.join(staging, name), Buffer.from(text), mode))); // 3
+    files.push([
+      META_FILE,
+      `${JSON.stringify({ ...pair.info, stagedAt: stagedAt.toISOString(), sha256: stagedDigests(pair) })}\n`,
+      PUBLIC_FILE_MODE,
+    ]);
+    // 3
+    await settleAll(files.map(([name, text, mode]) => writeNewFile(path.join(staging, name), Buffer.from(text), mode)));
     await fsyncDir(staging); // 4
 
     const onDisk = await readGenerationFilesFrom(staging, 0); // 5
-    if (onDisk.cert.toString() !== pair.certPem || onDisk.key.toString() !== pair.keyPem || onDisk.ca?.toString() !== pair.caPem) {
+    if (
+      onDisk.cert.toString() !== pair.certPem ||
+      onDisk.key.toString() !== pair.keyPem ||
+      onDisk.ca?.toString() !== pair.caPem
+    ) {
       throw new CertswapError('EIO', `${staging}: files read back differ from what was written`, { path: staging });
     }
 
     const generation = await nextGeneration(ctx.paths);
     await renameDurable(staging, ctx.paths.generationDir(generation)); // 6
     committed = true;
-    ctx.log.info({ event: 'stage', generation, fingerprint: pair.info.fingerprint, notAfter: pair.info.notAfter }, 'staged');
+    ctx.log.info(
+      { event: 'stage', generation, fingerprint: pair.info.fingerprint, notAfter: pair.info.notAfter },
+      'staged',
+    );
     return { generation, pair };
   } finally {
     if (!committed) await removeTree(staging).catch(() => undefined);

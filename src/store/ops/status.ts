@@ -9,7 +9,7 @@ import { validationAt, type StoreContext } from '../context.js';
 import { withinValidity, type CertInfo } from '../../pki/cert-info.js';
 import { listGenerations, readCurrentLink, validateGeneration } from '../generations.js';
 import { readHistory, rollbackTargetOf } from '../records/history.js';
-import { readMetaSync } from '../records/meta.js';
+import { readMetaSync, type GenerationMeta } from '../records/meta.js';
 import { readTrial, type Trial } from '../records/trial.js';
 import { DEFAULT_CLOCK_SKEW_MS } from '../../pki/validate.js';
 
@@ -70,7 +70,7 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
   for (const id of await listGenerations(ctx.paths)) {
     if (generations.length > 0 && generations.length % BATCH === 0) await new Promise((r) => setImmediate(r));
     const g: GenerationStatus = { id, active: id === current, rollbackTarget: id === previous, valid: false };
-    let meta;
+    let meta: GenerationMeta | null;
     try {
       meta = readMetaSync(ctx.paths.generationDir(id), id);
     } catch (err) {
@@ -85,7 +85,8 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
       const { sha256: _digests, ...info } = meta;
       Object.assign(g, info);
       g.valid = withinValidity(info, now, skew);
-      if (!g.valid) g.problem = Date.parse(info.notAfter) < now.getTime() ? 'CERTSWAP_EXPIRED' : 'CERTSWAP_NOT_YET_VALID';
+      if (!g.valid)
+        g.problem = Date.parse(info.notAfter) < now.getTime() ? 'CERTSWAP_EXPIRED' : 'CERTSWAP_NOT_YET_VALID';
     } else {
       // No summary (written by hand, or damaged): validate the files themselves.
       try {

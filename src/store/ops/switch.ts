@@ -62,7 +62,8 @@ export async function switchTo(
   await recordActivation(ctx.paths.history, history, { activated: target, outgoing }); // a
   if (trial) await recordTrial(ctx.paths, trial); // b
   try {
-    await replaceSymlink(ctx.paths.current, linkTargetFor(target), outgoing === null ? null : linkTargetFor(outgoing)); // c
+    // c
+    await replaceSymlink(ctx.paths.current, linkTargetFor(target), outgoing === null ? null : linkTargetFor(outgoing));
   } catch (err) {
     if (trial) await clearTrial(ctx.paths).catch(() => undefined);
     throw err;
@@ -102,9 +103,18 @@ export async function checkCanActivate(ctx: StoreContext): Promise<void> {
  *    files may have been damaged.
  * 4. Switch (switchTo: record the rollback target, the trial if any, then the one rename).
  */
-export async function activateLocked(ctx: StoreContext, n: number, opts: ActivateOptions = {}, justStaged?: ValidatedPair): Promise<SwitchResult> {
+export async function activateLocked(
+  ctx: StoreContext,
+  n: number,
+  opts: ActivateOptions = {},
+  justStaged?: ValidatedPair,
+): Promise<SwitchResult> {
   // Independent reads (the lock keeps them still): at once, one thread-pool round trip deep.
-  const [outgoing, pending, history] = await settleAll([activeGeneration(ctx.paths), readTrial(ctx.paths), readHistory(ctx.paths.history)] as const); // 1
+  const [outgoing, pending, history] = await settleAll([
+    activeGeneration(ctx.paths),
+    readTrial(ctx.paths),
+    readHistory(ctx.paths.history),
+  ] as const); // 1
   await refuseIfTrialPending(ctx, outgoing, pending); // 2
   // install passes the pair stage() has just read back from disk and validated (then renamed into
   // generations/<n>), under the same hold of the lock: nothing can have changed it since.
@@ -112,7 +122,10 @@ export async function activateLocked(ctx: StoreContext, n: number, opts: Activat
   if (outgoing === n) return { generation: n, previous: outgoing, changed: false, info: pair.info };
   const trial = opts.trial ? { generation: n, returnTo: outgoing, startedAt: ctx.now().toISOString() } : undefined;
   await switchTo(ctx, n, outgoing, history, trial); // 4
-  ctx.log.info({ event: 'activate', generation: n, previous: outgoing, trial: !!trial, fingerprint: pair.info.fingerprint }, 'activated');
+  ctx.log.info(
+    { event: 'activate', generation: n, previous: outgoing, trial: !!trial, fingerprint: pair.info.fingerprint },
+    'activated',
+  );
   return { generation: n, previous: outgoing, changed: true, info: pair.info };
 }
 
@@ -135,7 +148,8 @@ export async function activateLocked(ctx: StoreContext, n: number, opts: Activat
  */
 export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<RollbackResult> {
   const active = await activeGeneration(ctx.paths);
-  if (active === null) throw new CertswapError(ErrorCodes.NO_ACTIVE, 'nothing is active: there is nothing to roll back');
+  if (active === null)
+    throw new CertswapError(ErrorCodes.NO_ACTIVE, 'nothing is active: there is nothing to roll back');
   const history = await readHistory(ctx.paths.history);
   let trial: Trial | null;
   let unreadableTrial = false;
@@ -144,7 +158,11 @@ export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<Ro
   } catch (err) {
     // A marker that cannot be read may stand for a trial of the active generation: only a named
     // target (rollback --to) is a decision the operator made knowing that; then the marker ends.
-    if (to === undefined || !(isCertswapError(err, ErrorCodes.CORRUPT_STORE) || isCertswapError(err, ErrorCodes.UNSAFE_STORE))) throw err;
+    if (
+      to === undefined ||
+      !(isCertswapError(err, ErrorCodes.CORRUPT_STORE) || isCertswapError(err, ErrorCodes.UNSAFE_STORE))
+    )
+      throw err;
     trial = null;
     unreadableTrial = true;
   }
@@ -153,7 +171,10 @@ export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<Ro
   if (onTrial && to === undefined && trialReturnTo === null) {
     await removeDurable(ctx.paths.current); // 3
     await endTrialMarker(ctx); // 4
-    ctx.log.info({ event: 'rollback', generation: null, previous: active, trial: true }, 'trial undone: nothing active');
+    ctx.log.info(
+      { event: 'rollback', generation: null, previous: active, trial: true },
+      'trial undone: nothing active',
+    );
     return { generation: null, previous: active, changed: true, info: null };
   }
   const target = to ?? (onTrial ? trialReturnTo : rollbackTargetOf(history, active)); // 1
@@ -168,14 +189,20 @@ export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<Ro
   if (target !== active) await switchTo(ctx, target, active, history); // 3
   if (trial || unreadableTrial) await endTrialMarker(ctx); // 4
   if (target === active) return { generation: target, previous: active, changed: false, info: pair.info };
-  ctx.log.info({ event: 'rollback', generation: target, previous: active, trial: onTrial, fingerprint: pair.info.fingerprint }, 'rolled back');
+  ctx.log.info(
+    { event: 'rollback', generation: target, previous: active, trial: onTrial, fingerprint: pair.info.fingerprint },
+    'rolled back',
+  );
   return { generation: target, previous: active, changed: true, info: pair.info };
 }
 
 /** Removes the trial marker once the way back is durable; a failure leaves only a stale marker. */
 export async function endTrialMarker(ctx: StoreContext): Promise<void> {
   await clearTrial(ctx.paths).catch((err: unknown) => {
-    ctx.log.warn({ event: 'trial', code: (err as { code?: string }).code }, 'stale trial marker left; it is removed before the next activation');
+    ctx.log.warn(
+      { event: 'trial', code: (err as { code?: string }).code },
+      'stale trial marker left; it is removed before the next activation',
+    );
   });
 }
 
@@ -189,7 +216,9 @@ export async function commitLocked(ctx: StoreContext): Promise<{ generation: num
   if (trial === null || trial.generation !== active) {
     throw new CertswapError(
       ErrorCodes.NO_TRIAL,
-      trial === null ? 'no activation is on trial' : `generation ${trial.generation} is on trial but ${active} is active; run certswap recover`,
+      trial === null
+        ? 'no activation is on trial'
+        : `generation ${trial.generation} is on trial but ${active} is active; run certswap recover`,
     );
   }
   await clearTrial(ctx.paths);

@@ -16,7 +16,9 @@ export async function readHighwater(paths: StorePaths): Promise<number> {
   if (raw === null) return 0;
   const text = raw.endsWith('\n') ? raw.slice(0, -1) : raw;
   if (!isGenerationName(text)) {
-    throw new CertswapError(ErrorCodes.CORRUPT_STORE, `${paths.highwater}: not a generation number`, { path: paths.highwater });
+    throw new CertswapError(ErrorCodes.CORRUPT_STORE, `${paths.highwater}: not a generation number`, {
+      path: paths.highwater,
+    });
   }
   return Number(text);
 }
@@ -30,12 +32,15 @@ export async function readHighwater(paths: StorePaths): Promise<number> {
 export async function nextGeneration(paths: StorePaths): Promise<number> {
   const present = await listGenerations(paths);
   // The rollback record too: if the mark was lost, the numbers it names must still never return.
-  const recorded = (await readHistory(paths.history)).flatMap((e) => (e.outgoing === null ? [e.activated] : [e.activated, e.outgoing]));
+  const recorded = (await readHistory(paths.history)).flatMap((e) =>
+    e.outgoing === null ? [e.activated] : [e.activated, e.outgoing],
+  );
   const top = Math.max(await readHighwater(paths), present.at(-1) ?? 0, ...recorded);
   if (top >= MAX_GENERATION) {
     throw new CertswapError(
       ErrorCodes.CORRUPT_STORE,
-      `generation numbers are used up (${top} is the largest certswap accepts): ${paths.highwater} or generations/ was tampered with`,
+      `generation numbers are used up (${top} is the largest certswap accepts): ` +
+        `${paths.highwater} or generations/ was tampered with`,
       { path: paths.highwater },
     );
   }

@@ -27,9 +27,13 @@ export function parseHistory(text: string, file: string): Activation[] {
     if (line === '') continue;
     const m = /^(\S+) (\S+)$/.exec(line);
     if (!m || !isGenerationName(m[1]!) || (m[2] !== '-' && !isGenerationName(m[2]!))) {
-      throw new CertswapError(ErrorCodes.CORRUPT_STORE, `${file}: unreadable rollback record line ${JSON.stringify(line)}`, {
-        path: file,
-      });
+      throw new CertswapError(
+        ErrorCodes.CORRUPT_STORE,
+        `${file}: unreadable rollback record line ${JSON.stringify(line)}`,
+        {
+          path: file,
+        },
+      );
     }
     out.push({ activated: Number(m[1]), outgoing: m[2] === '-' ? null : Number(m[2]) });
   }

@@ -36,10 +36,17 @@ export function stagedDigests(pair: ValidatedPair): Digests {
 }
 
 /** Whether `files` are byte for byte what was validated at staging. */
-export function unchangedSinceStaging(meta: GenerationMeta | null, files: { cert: Buffer; key: Buffer; ca?: Buffer }): boolean {
+export function unchangedSinceStaging(
+  meta: GenerationMeta | null,
+  files: { cert: Buffer; key: Buffer; ca?: Buffer },
+): boolean {
   const d = meta?.sha256;
   if (!d || typeof d.cert !== 'string' || typeof d.key !== 'string' || typeof meta.keyType !== 'string') return false;
-  return d.cert === sha256(files.cert) && d.key === sha256(files.key) && d.ca === (files.ca === undefined ? undefined : sha256(files.ca));
+  return (
+    d.cert === sha256(files.cert) &&
+    d.key === sha256(files.key) &&
+    d.ca === (files.ca === undefined ? undefined : sha256(files.ca))
+  );
 }
 
 const str = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length <= max;
@@ -62,16 +69,33 @@ export function parseMeta(text: string | null): GenerationMeta | null {
   const sans = m.sans;
   const d = m.sha256 as Record<string, unknown> | undefined;
   if (
-    !str(m.subject) || !(m.commonName === null || str(m.commonName)) || !str(m.issuer) || !str(m.serial, 256) ||
-    !str(m.notBefore, 64) || !str(m.notAfter, 64) || !str(m.fingerprint, 128) || !str(m.keyType, 64) ||
-    !Number.isSafeInteger(m.chainLength) || !Array.isArray(sans) || sans.length > 1000 || !sans.every((x) => str(x)) ||
+    !str(m.subject) ||
+    !(m.commonName === null || str(m.commonName)) ||
+    !str(m.issuer) ||
+    !str(m.serial, 256) ||
+    !str(m.notBefore, 64) ||
+    !str(m.notAfter, 64) ||
+    !str(m.fingerprint, 128) ||
+    !str(m.keyType, 64) ||
+    !Number.isSafeInteger(m.chainLength) ||
+    !Array.isArray(sans) ||
+    sans.length > 1000 ||
+    !sans.every((x) => str(x)) ||
     !(m.stagedAt === undefined || str(m.stagedAt, 64))
   ) {
     return null;
   }
   const out: GenerationMeta = {
-    subject: m.subject, commonName: m.commonName, sans: sans as string[], issuer: m.issuer, serial: m.serial,
-    notBefore: m.notBefore, notAfter: m.notAfter, fingerprint: m.fingerprint, keyType: m.keyType, chainLength: m.chainLength as number,
+    subject: m.subject,
+    commonName: m.commonName,
+    sans: sans as string[],
+    issuer: m.issuer,
+    serial: m.serial,
+    notBefore: m.notBefore,
+    notAfter: m.notAfter,
+    fingerprint: m.fingerprint,
+    keyType: m.keyType,
+    chainLength: m.chainLength as number,
   };
   if (m.stagedAt !== undefined) out.stagedAt = m.stagedAt;
   if (d !== null && typeof d === 'object' && hex(d.cert) && hex(d.key) && (d.ca === undefined || hex(d.ca))) {

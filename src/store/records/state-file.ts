@@ -23,25 +23,39 @@ export async function readStateFile(file: string, maxBytes = 64 * 1024): Promise
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') return null;
-    if (code === 'ELOOP') throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is a symbolic link, not a file`, { path: file, cause: err });
+    if (code === 'ELOOP')
+      throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is a symbolic link, not a file`, {
+        path: file,
+        cause: err,
+      });
     // A socket (ENXIO) or a device that refuses to open.
-    if (code === 'ENXIO' || code === 'ENODEV') throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is not a regular file`, { path: file, cause: err });
+    if (code === 'ENXIO' || code === 'ENODEV')
+      throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} is not a regular file`, { path: file, cause: err });
     throw err;
   }
   try {
     const st = await fsOps.fstat(fd);
     checkLayoutFile(st, file);
     if (st.size > maxBytes) {
-      throw new CertswapError(ErrorCodes.CORRUPT_STORE, `${file} is larger than ${maxBytes} bytes: not a file certswap wrote`, { path: file });
+      throw new CertswapError(
+        ErrorCodes.CORRUPT_STORE,
+        `${file} is larger than ${maxBytes} bytes: not a file certswap wrote`,
+        { path: file },
+      );
     }
     // Unzeroed: only the bytes read are returned. (Zeroing 64 KiB per file was most of the cost
     // of status over thousands of generations.) One byte more than allowed, to see growth.
     const buf = Buffer.allocUnsafe(Math.min(maxBytes, st.size) + 1);
     let len = 0;
-    for (let n; len < buf.length && (n = await fsOps.read(fd, buf, len, buf.length - len)) > 0; ) len += n;
+    while (len < buf.length) {
+      const n = await fsOps.read(fd, buf, len, buf.length - len);
+      if (n === 0) break;
+      len += n;
+    }
     // certswap never changes these files in place (it renames new ones over them): growth
     // since the fstat is someone else writing.
-    if (len > st.size) throw new CertswapError(ErrorCodes.CORRUPT_STORE, `${file} changed while it was read`, { path: file });
+    if (len > st.size)
+      throw new CertswapError(ErrorCodes.CORRUPT_STORE, `${file} changed while it was read`, { path: file });
     return buf.subarray(0, len).toString('utf8');
   } finally {
     closeInBackground(fd);

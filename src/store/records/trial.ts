@@ -18,7 +18,8 @@ export interface Trial {
   startedAt: string;
 }
 
-const isGenerationNumber = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= MAX_GENERATION;
+const isGenerationNumber = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= MAX_GENERATION;
 
 /**
  * Parses a trial record with exact types: {"generation": n, "returnTo": n | null, "startedAt":

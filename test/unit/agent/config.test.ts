@@ -8,9 +8,11 @@ import { tempDir } from '../../helpers/tmp.js';
 import { expectCode } from '../../helpers/expect-code.js';
 
 describe('agent configuration', () => {
-  it('accepts the README\'s example configurations as they are printed', async () => {
+  it("accepts the README's example configurations as they are printed", async () => {
     const readme = await fse.readFile(path.join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
-    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => /^certificates:/m.test(b));
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .filter((b) => /^certificates:/m.test(b));
     expect(blocks.length).to.be.greaterThanOrEqual(2);
     const dir = await tempDir();
     for (const [i, text] of blocks.entries()) {
@@ -19,14 +21,24 @@ describe('agent configuration', () => {
       const c = await loadConfigFile(file);
       expect(c.certificates.length, text).to.be.greaterThan(0);
     }
-    const csr = (await loadConfigFile(path.join(dir, `example-${blocks.findIndex((b) => /^ +type: csr/m.test(b))}.yaml`))).certificates[0]!.provisioner;
-    expect(csr).to.deep.include({ type: 'csr', keyType: 'P-256', reuseKey: false, issuerCa: '/etc/certswap/fleet-ca.pem' });
+    const csr = (
+      await loadConfigFile(path.join(dir, `example-${blocks.findIndex((b) => /^ +type: csr/m.test(b))}.yaml`))
+    ).certificates[0]!.provisioner;
+    expect(csr).to.deep.include({
+      type: 'csr',
+      keyType: 'P-256',
+      reuseKey: false,
+      issuerCa: '/etc/certswap/fleet-ca.pem',
+    });
   });
 
   it('reads YAML, resolves paths against the file, and fills in defaults', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'a.yaml');
-    await fse.writeFile(file, 'certificates:\n  - name: d\n    dir: s\n    identity: { commonName: d1 }\n    provisioner: { type: command, command: [x, "{cert}"] }\n');
+    await fse.writeFile(
+      file,
+      'certificates:\n  - name: d\n    dir: s\n    identity: { commonName: d1 }\n    provisioner: { type: command, command: [x, "{cert}"] }\n',
+    );
     const c = await loadConfigFile(file);
     const d = c.certificates[0]!;
     expect(d.dir).to.equal(path.join(dir, 's'));
@@ -35,30 +47,61 @@ describe('agent configuration', () => {
   });
 
   it('names the field that is wrong', async () => {
-    const base = { name: 'd', dir: 's', identity: { commonName: 'd1' }, provisioner: { type: 'local-ca', caDir: 'ca' } };
+    const base = {
+      name: 'd',
+      dir: 's',
+      identity: { commonName: 'd1' },
+      provisioner: { type: 'local-ca', caDir: 'ca' },
+    };
     const bad: Array<[unknown, RegExp]> = [
       [{}, /^certificates: expected a non-empty list/],
-      [{ certificates: [{ ...base, provisioner: { type: 'acme' } }] }, /certificates\[0\]\.provisioner\.type: expected local-ca, csr or command/],
-      [{ certificates: [{ ...base, provisioner: { type: 'local-ca', caDir: 'ca', lifetime: 'soon' } }] }, /provisioner\.lifetime: expected a duration/],
-      [{ certificates: [{ ...base, renew: { from: 0.9, to: 0.5 } }] }, /certificates\[0\]\.renew: expected 0 < from <= to < 1/],
+      [
+        { certificates: [{ ...base, provisioner: { type: 'acme' } }] },
+        /certificates\[0\]\.provisioner\.type: expected local-ca, csr or command/,
+      ],
+      [
+        { certificates: [{ ...base, provisioner: { type: 'local-ca', caDir: 'ca', lifetime: 'soon' } }] },
+        /provisioner\.lifetime: expected a duration/,
+      ],
+      [
+        { certificates: [{ ...base, renew: { from: 0.9, to: 0.5 } }] },
+        /certificates\[0\]\.renew: expected 0 < from <= to < 1/,
+      ],
       [{ certificates: [{ ...base, usages: ['codeSigning'] }] }, /usages: unknown usage/],
       [{ certificates: [{ ...base, check: {} }] }, /check: expected command and\/or tls/],
-      [{ certificates: [{ ...base, check: { tls: { host: 'h', port: 99999 } } }] }, /check\.tls\.port: expected a port number/],
+      [
+        { certificates: [{ ...base, check: { tls: { host: 'h', port: 99999 } } }] },
+        /check\.tls\.port: expected a port number/,
+      ],
       [{ certificates: [{ ...base, hooks: {} }] }, /hooks: expected command and\/or pidFile/],
       [{ certificates: [base, base] }, /duplicate name/],
     ];
     for (const [raw, msg] of bad) {
-      expect(() => parseConfig(raw, '/'), JSON.stringify(raw)).to.throw(msg).with.property('code', 'CERTSWAP_CONFIG_INVALID');
+      expect(() => parseConfig(raw, '/'), JSON.stringify(raw))
+        .to.throw(msg)
+        .with.property('code', 'CERTSWAP_CONFIG_INVALID');
     }
   });
 
   describe('is checked completely before anything runs', () => {
-    const base = { name: 'd', dir: 's', identity: { commonName: 'd1' }, provisioner: { type: 'local-ca', caDir: 'ca' } };
+    const base = {
+      name: 'd',
+      dir: 's',
+      identity: { commonName: 'd1' },
+      provisioner: { type: 'local-ca', caDir: 'ca' },
+    };
     const cfssl = { type: 'csr', cfssl: { url: 'http://127.0.0.1:8888' } };
-    const ca = (extra: Record<string, unknown>) => ({ provisioner: { ...cfssl, cfssl: { url: 'http://127.0.0.1:1', ...extra } } });
-    const one = (extra: Record<string, unknown>, top: Record<string, unknown> = {}) => ({ ...top, certificates: [{ ...base, ...extra }] });
+    const ca = (extra: Record<string, unknown>) => ({
+      provisioner: { ...cfssl, cfssl: { url: 'http://127.0.0.1:1', ...extra } },
+    });
+    const one = (extra: Record<string, unknown>, top: Record<string, unknown> = {}) => ({
+      ...top,
+      certificates: [{ ...base, ...extra }],
+    });
     const refused = (raw: unknown, msg: RegExp): void => {
-      expect(() => parseConfig(raw, '/'), JSON.stringify(raw)).to.throw(msg).with.property('code', 'CERTSWAP_CONFIG_INVALID');
+      expect(() => parseConfig(raw, '/'), JSON.stringify(raw))
+        .to.throw(msg)
+        .with.property('code', 'CERTSWAP_CONFIG_INVALID');
     };
     const accepted = (raw: unknown) => parseConfig(raw, '/').certificates[0]!;
 
@@ -68,10 +111,16 @@ describe('agent configuration', () => {
         [one({ renewal: {} }), 'certificates[0].renewal'],
         [one({ identity: { commonName: 'd1', san: ['x'] } }), 'certificates[0].identity.san'],
         [one({ provisioner: { type: 'local-ca', caDir: 'ca', lifetme: '1d' } }), 'certificates[0].provisioner.lifetme'],
-        [one({ provisioner: { type: 'local-ca', caDir: 'ca', command: ['x'] } }), 'certificates[0].provisioner.command'],
+        [
+          one({ provisioner: { type: 'local-ca', caDir: 'ca', command: ['x'] } }),
+          'certificates[0].provisioner.command',
+        ],
         [one({ provisioner: { type: 'command', command: ['x'], timout: '1s' } }), 'certificates[0].provisioner.timout'],
         [one({ provisioner: { ...cfssl, reusekey: true } }), 'certificates[0].provisioner.reusekey'],
-        [one({ provisioner: { ...cfssl, cfssl: { url: 'http://127.0.0.1:8888', retries: 2 } } }), 'certificates[0].provisioner.cfssl.retries'],
+        [
+          one({ provisioner: { ...cfssl, cfssl: { url: 'http://127.0.0.1:8888', retries: 2 } } }),
+          'certificates[0].provisioner.cfssl.retries',
+        ],
         [one({ renew: { from: 0.5, to: 0.6, jitter: 1 } }), 'certificates[0].renew.jitter'],
         [one({ retry: { initial: '1s', maximum: '1m' } }), 'certificates[0].retry.maximum'],
         [one({ check: { command: ['x'], timeot: '1s' } }), 'certificates[0].check.timeot'],
@@ -83,7 +132,10 @@ describe('agent configuration', () => {
 
     it('holds every timeout to 100ms..24h, and the retry backoff to 100ms..24h with max >= initial', () => {
       const timeouts: Array<[(t: string) => Record<string, unknown>, RegExp]> = [
-        [(t) => ({ provisioner: { type: 'command', command: ['x'], timeout: t } }), /provisioner\.timeout: expected a duration from 100ms/],
+        [
+          (t) => ({ provisioner: { type: 'command', command: ['x'], timeout: t } }),
+          /provisioner\.timeout: expected a duration from 100ms/,
+        ],
         [(t) => ({ check: { command: ['x'], timeout: t } }), /check\.timeout: expected a duration from 100ms to 24h/],
         [(t) => ({ hooks: { command: ['x'], timeout: t } }), /hooks\.timeout: expected a duration from 100ms to 24h/],
         [(t) => ca({ timeout: t }), /cfssl\.timeout: expected a duration from 100ms to 24h/],
@@ -95,14 +147,21 @@ describe('agent configuration', () => {
       }
       refused(one({ retry: { initial: '10ms' } }), /retry\.initial: expected a duration from 100ms to 24h/);
       refused(one({ retry: { initial: 0 } }), /retry\.initial: expected a duration from 100ms/);
-      refused(one({ retry: { initial: '1m', max: '30s' } }), /retry\.max: expected at least retry\.initial \(60000 ms\)/);
+      refused(
+        one({ retry: { initial: '1m', max: '30s' } }),
+        /retry\.max: expected at least retry\.initial \(60000 ms\)/,
+      );
       refused(one({ retry: { max: '500ms' } }), /retry\.max: expected at least retry\.initial \(1000 ms\)/);
       refused(one({ retry: { max: '2d' } }), /retry\.max: expected a duration from 100ms to 24h/);
-      expect(accepted(one({ retry: { initial: '100ms', max: '100ms' } })).retry).to.deep.equal({ initialMs: 100, maxMs: 100 });
+      expect(accepted(one({ retry: { initial: '100ms', max: '100ms' } })).retry).to.deep.equal({
+        initialMs: 100,
+        maxMs: 100,
+      });
     });
 
     it('holds the CA request backoff and the local CA lifetime to their ranges', () => {
-      for (const bad of ['50ms', '1h']) refused(one(ca({ backoff: bad })), /cfssl\.backoff: expected a duration from 100ms to 10m/);
+      for (const bad of ['50ms', '1h'])
+        refused(one(ca({ backoff: bad })), /cfssl\.backoff: expected a duration from 100ms to 10m/);
       const csr = accepted(one(ca({ backoff: '100ms' }))).provisioner;
       expect(csr.type === 'csr' && csr.cfssl.backoffMs).to.equal(100);
       const lifetime = (l: unknown) => one({ provisioner: { type: 'local-ca', caDir: 'ca', lifetime: l } });
@@ -110,7 +169,11 @@ describe('agent configuration', () => {
       for (const bad of [60, '1s', '1999ms', '826d', '10000d']) {
         refused(lifetime(bad), /provisioner\.lifetime: expected a duration from 2s to 825d/);
       }
-      for (const [good, ms] of [['2s', 2000], ['60s', 60_000], ['825d', 825 * 86_400_000]] as const) {
+      for (const [good, ms] of [
+        ['2s', 2000],
+        ['60s', 60_000],
+        ['825d', 825 * 86_400_000],
+      ] as const) {
         expect(accepted(lifetime(good)).provisioner).to.include({ lifetimeMs: ms });
       }
       expect(demoConfig('/x').certificates[0]!.provisioner).to.include({ lifetimeMs: 60_000 });
@@ -118,12 +181,16 @@ describe('agent configuration', () => {
 
     it('takes counts as whole numbers in range: hooks.attempts, cfssl.attempts, keep', () => {
       for (const bad of ['lots', '3', 0, -1, 2.5, 11, null]) {
-        refused(one({ hooks: { command: ['x'], attempts: bad } }), /hooks\.attempts: expected a whole number from 1 to 10/);
+        refused(
+          one({ hooks: { command: ['x'], attempts: bad } }),
+          /hooks\.attempts: expected a whole number from 1 to 10/,
+        );
         refused(one(ca({ attempts: bad })), /cfssl\.attempts: expected a whole number from 1 to 10/);
       }
       expect(accepted(one({ hooks: { command: ['x'] } })).hooks).to.include({ attempts: 3 });
       expect(accepted(one({ hooks: { command: ['x'], attempts: 10 } })).hooks).to.include({ attempts: 10 });
-      for (const bad of [0, -3, 1.5, '3', 10_001]) refused(one({ keep: bad }), /keep: expected a whole number from 1 to 10000/);
+      for (const bad of [0, -3, 1.5, '3', 10_001])
+        refused(one({ keep: bad }), /keep: expected a whole number from 1 to 10000/);
       expect(accepted(one({})).keep).to.equal(DEFAULT_KEEP);
       expect(accepted(one({ keep: 1 })).keep).to.equal(1);
     });
@@ -142,14 +209,18 @@ describe('agent configuration', () => {
       refused(one({ renew: { to: 0.5 } }), /renew: expected 0 < from <= to < 1/);
       expect(accepted(one({ renew: { from: 0.5 } })).renew).to.deep.equal({ from: 0.5, to: 0.9 });
       const tls = (port: unknown) => one({ check: { tls: { host: 'h', port } } });
-      for (const bad of ['443', 0, 65536, 44.3, null]) refused(tls(bad), /check\.tls\.port: expected a port number from 1 to 65535/);
+      for (const bad of ['443', 0, 65536, 44.3, null])
+        refused(tls(bad), /check\.tls\.port: expected a port number from 1 to 65535/);
       for (const good of [1, 443, 65535]) expect(accepted(tls(good)).check!.tls).to.include({ port: good });
     });
 
-    it('takes logLevel as one of the logger\'s levels', () => {
+    it("takes logLevel as one of the logger's levels", () => {
       for (const level of LOG_LEVELS) expect(parseConfig(one({}, { logLevel: level }), '/').logLevel).to.equal(level);
       expect(parseConfig(one({}), '/').logLevel).to.equal('info');
-      refused(one({}, { logLevel: 'verbose' }), /^logLevel: expected one of fatal, error, warn, info, debug, trace, silent, not "verbose"/);
+      refused(
+        one({}, { logLevel: 'verbose' }),
+        /^logLevel: expected one of fatal, error, warn, info, debug, trace, silent, not "verbose"/,
+      );
       refused(one({}, { logLevel: 30 }), /^logLevel: expected one of/);
     });
   });

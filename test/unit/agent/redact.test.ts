@@ -17,7 +17,12 @@ const KEYS: Record<string, string> = {
   'PRIVATE KEY': ed.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
   'EC PRIVATE KEY': ec.privateKey.export({ type: 'sec1', format: 'pem' }) as string,
   'RSA PRIVATE KEY': rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }) as string,
-  'ENCRYPTED PRIVATE KEY': ec.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }) as string,
+  'ENCRYPTED PRIVATE KEY': ec.privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+    cipher: 'aes-256-cbc',
+    passphrase: 'x',
+  }) as string,
   'OPENSSH PRIVATE KEY': pem('OPENSSH PRIVATE KEY', Buffer.from('openssh-key-v1\0'.repeat(12))),
 };
 

@@ -2,7 +2,11 @@ import { expect } from 'chai';
 import { backoffDelay, renewalTime } from '../../../src/agent/schedule.js';
 
 describe('schedule', () => {
-  const info = (fp: string) => ({ notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2026-01-11T00:00:00.000Z', fingerprint: fp });
+  const info = (fp: string) => ({
+    notBefore: '2026-01-01T00:00:00.000Z',
+    notAfter: '2026-01-11T00:00:00.000Z',
+    fingerprint: fp,
+  });
 
   it('puts the renewal point inside the window, fixed per certificate and spread across certificates', () => {
     const start = Date.parse('2026-01-01T00:00:00Z');

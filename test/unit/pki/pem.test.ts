@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { createPrivateKey } from 'node:crypto';
-import { CertswapError, ErrorCodes } from '../../../src/errors.js';
+import { type CertswapError, ErrorCodes } from '../../../src/errors.js';
 import { isCertswapError } from '../../../src/index.js';
 import { encodePem, parsePem, type PemBlock } from '../../../src/pki/pem.js';
 import { makePair } from '../../helpers/certs.js';
@@ -63,7 +63,7 @@ function adversarial(size: number): Record<string, { input: string; mention: Reg
       mention: /the A block is not valid base64/,
     },
     'nested BEGIN': {
-      input: fill('-----BEGIN A-----\n', size / 2) + 'QUFB\n' + fill(endA, size / 2, 5),
+      input: `${fill('-----BEGIN A-----\n', size / 2)}QUFB\n${fill(endA, size / 2, 5)}`,
       mention: /the A block is not valid base64/,
     },
     'BEGIN and malformed END lines': { input: fill(`${beginA}-----END a-----\n`, size), mention: /no PEM block found/ },
@@ -203,16 +203,14 @@ describe('pem', function () {
       })
       .map((r) => `-----BEGIN ${r.begin}-----${r.nl}${r.body.map((l) => l + r.eol).join('')}-----END ${r.end}-----`);
     const between = fc.constantFrom('', '\n', '\r\n', ' \t\n', 'junk', '\n-----BEGIN A-----\n', '-----END A-----', '0');
-    const blocks = fc.array(fc.tuple(between, block), { maxLength: 4 }).chain((bs) =>
-      between.map((tail) => b(bs.map(([gap, blk]) => gap + blk).join('') + tail)),
-    );
-    const mutated = fc
-      .tuple(fc.nat(), fc.integer({ min: 0, max: 127 }), fc.nat())
-      .map(([at, byte, cut]) => {
-        const c = Buffer.from(corpus[1]![1]);
-        c[at % c.length] = byte;
-        return c.subarray(0, c.length - (cut % 64));
-      });
+    const blocks = fc
+      .array(fc.tuple(between, block), { maxLength: 4 })
+      .chain((bs) => between.map((tail) => b(bs.map(([gap, blk]) => gap + blk).join('') + tail)));
+    const mutated = fc.tuple(fc.nat(), fc.integer({ min: 0, max: 127 }), fc.nat()).map(([at, byte, cut]) => {
+      const c = Buffer.from(corpus[1]![1]);
+      c[at % c.length] = byte;
+      return c.subarray(0, c.length - (cut % 64));
+    });
     fc.assert(
       fc.property(fc.oneof(soup, blocks, mutated), (data) => {
         sameAsBefore(data);
@@ -236,7 +234,10 @@ describe('pem', function () {
       } else {
         const blocks = parsePem(b(input), 'cert');
         expect(blocks.length, name).to.be.greaterThan(0);
-        expect(blocks.every((x) => x.label === 'A'), name).to.equal(true);
+        expect(
+          blocks.every((x) => x.label === 'A'),
+          name,
+        ).to.equal(true);
       }
     }
   });
