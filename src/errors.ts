@@ -49,12 +49,30 @@ export const ErrorCodes = {
   CA_REFUSED: 'CERTSWAP_CA_REFUSED',
   /** The CA answered with something that is not a certificate for our key and identity. */
   CA_BAD_ANSWER: 'CERTSWAP_CA_BAD_ANSWER',
+  // The command line and bugs.
+  /** A bad command line (exit 2). */
+  USAGE: 'CERTSWAP_USAGE',
+  /** An error without a code: a bug, reported rather than escaping untyped. */
+  INTERNAL: 'CERTSWAP_INTERNAL',
 } as const;
 
 export type CertswapCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-/** What a reported problem carries: a certswap code, or the errno code of a file system error. */
-export type ErrorCode = CertswapCode | `E${string}` | 'CERTSWAP_INTERNAL';
+/** The errno code of a file system error (EIO, ENOSPC, EACCES...), which keeps its own code. */
+export type ErrnoCode = `E${string}`;
+
+/** Every code a CertswapError carries: a registered certswap code, or an errno code. */
+export type ErrorCode = CertswapCode | ErrnoCode;
+
+/** Whether `code` is a registered certswap code (not an errno). */
+export function isCertswapCode(code: string): code is CertswapCode {
+  return (Object.values(ErrorCodes) as string[]).includes(code);
+}
+
+/** Whether `code` is one a CertswapError may carry. */
+export function isErrorCode(code: string): code is ErrorCode {
+  return /^E[A-Z0-9]+$/.test(code) || isCertswapCode(code);
+}
 
 /** Which input or stored file an error is about; lets messages name the file. */
 export type FileRole = 'cert' | 'key' | 'ca' | 'trust' | 'config';
@@ -68,13 +86,13 @@ export interface ErrorContext {
 }
 
 export class CertswapError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly path?: string;
   readonly file?: FileRole;
   readonly generation?: number;
   readonly syscall?: string;
 
-  constructor(code: string, message: string, context: ErrorContext = {}) {
+  constructor(code: ErrorCode, message: string, context: ErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
     this.name = 'CertswapError';
     this.code = code;
@@ -94,7 +112,7 @@ export class CertswapError extends Error {
   }
 }
 
-export function isCertswapError(err: unknown, code?: string): err is CertswapError {
+export function isCertswapError(err: unknown, code?: ErrorCode): err is CertswapError {
   return err instanceof CertswapError && (code === undefined || err.code === code);
 }
 
@@ -112,7 +130,8 @@ export function errnoCode(err: unknown): string | undefined {
 export function toCertswapError(err: unknown, context: ErrorContext = {}): CertswapError {
   if (err instanceof CertswapError) return err;
   const sys = err as { code?: unknown; syscall?: unknown; path?: unknown; message?: unknown };
-  const code = typeof sys?.code === 'string' ? sys.code : 'CERTSWAP_INTERNAL';
+  // A code that is neither ours nor an errno (a library's own, ERR_* from Node) is a bug here.
+  const code = typeof sys?.code === 'string' && isErrorCode(sys.code) ? sys.code : ErrorCodes.INTERNAL;
   const syscall = typeof sys?.syscall === 'string' ? sys.syscall : context.syscall;
   const path = typeof sys?.path === 'string' ? sys.path : context.path;
   const message = typeof sys?.message === 'string' ? sys.message : String(err);

@@ -8,7 +8,7 @@
  * with exponential backoff and jitter. One operation per certificate at a time: an in-process
  * queue here, the store's flock across processes.
  */
-import { CertswapError, ErrorCodes, toCertswapError } from '../errors.js';
+import { type CertswapCode, CertswapError, ErrorCodes, isCertswapCode, toCertswapError } from '../errors.js';
 import { silentLog, type Log } from '../store/context.js';
 import { GenerationStore, type VerifyResult } from '../store/store.js';
 import type { CertInfo } from '../pki/cert-info.js';
@@ -21,7 +21,8 @@ import { backoffDelay, renewalTime } from './schedule.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
 
-export type RenewReason = 'no active generation' | 'forced' | 'renewal due' | 'identity changed' | string;
+/** Why a renewal ran: the schedule, the operator, or the code of what is wrong with the active pair. */
+export type RenewReason = 'no active generation' | 'forced' | 'renewal due' | 'identity changed' | CertswapCode;
 
 export interface EnsureResult {
   name: string;
@@ -131,7 +132,7 @@ export class CertificateManager {
       const e = toCertswapError(err);
       if (e.code === ErrorCodes.NO_ACTIVE) return { reason: 'no active generation' };
       // Expired, not yet valid, key mismatch, incomplete: renew now rather than wait.
-      if (e.code.startsWith('CERTSWAP_')) return { reason: e.code };
+      if (e.code !== ErrorCodes.INTERNAL && isCertswapCode(e.code)) return { reason: e.code };
       throw e;
     }
     if (force) return { reason: 'forced', ...v };

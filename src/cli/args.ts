@@ -1,5 +1,6 @@
 /** Argument parsing only: turns argv into a command and typed options, or a usage error. */
 import { parseArgs } from 'node:util';
+import { ErrorCodes } from '../errors.js';
 import { parseGeneration } from '../store/layout.js';
 import type { ExtendedKeyUsage } from '../pki/validate.js';
 
@@ -46,7 +47,7 @@ export interface CliArgs {
 
 /** A usage error: exit status 2. */
 export class UsageError extends Error {
-  readonly code = 'CERTSWAP_USAGE';
+  readonly code = ErrorCodes.USAGE;
 }
 
 const OPTIONS = {

@@ -2,7 +2,7 @@
  * Reading the files a user or provisioner hands to stage/install. They are untrusted: a FIFO must
  * not hang us, a 1 GiB sparse file must not be read, a directory must be named as such.
  */
-import { CertswapError, ErrorCodes, errnoCode, type FileRole } from '../errors.js';
+import { CertswapError, ErrorCodes, errnoCode, isErrorCode, type FileRole } from '../errors.js';
 import { closeInBackground, fsOps, O, type Stats } from './fs.js';
 import { MAX_INPUT_BYTES, type PairInput } from '../pki/validate.js';
 
@@ -30,7 +30,8 @@ export async function readInputFile(
     // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer appears.
     fd = await fsOps.open(file, O.O_RDONLY | O.O_NONBLOCK | O.O_NOCTTY | (opts.noFollow ? O.O_NOFOLLOW : 0));
   } catch (err) {
-    const code = errnoCode(err) ?? 'CERTSWAP_INTERNAL';
+    const errno = errnoCode(err);
+    const code = errno !== undefined && isErrorCode(errno) ? errno : ErrorCodes.INTERNAL;
     throw new CertswapError(code, `${role} ${file}: ${REASONS[code] ?? (err as Error).message}`, {
       file: role,
       path: file,

@@ -4,7 +4,7 @@
  * signature and dates), so that validating never loads a full X.509 library.
  */
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import { CertswapError, ErrorCodes, type FileRole } from '../errors.js';
+import { type CertswapCode, CertswapError, ErrorCodes, type FileRole } from '../errors.js';
 import { encodePem, parsePem } from './pem.js';
 import { describeCertificate, describeKey, type CertInfo } from './cert-info.js';
 
@@ -59,7 +59,7 @@ function label(role: FileRole, file?: string): string {
   return file ? `${role} ${file}` : role;
 }
 
-function fail(code: string, role: FileRole, file: string | undefined, problem: string): never {
+function fail(code: CertswapCode, role: FileRole, file: string | undefined, problem: string): never {
   throw new CertswapError(code, `${label(role, file)}: ${problem}`, { file: role, path: file });
 }
 

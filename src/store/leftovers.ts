@@ -6,7 +6,7 @@
  * operation of ours that takes the lock is in flight.
  */
 import path from 'node:path';
-import { errnoCode } from '../errors.js';
+import { ErrorCodes, errnoCode } from '../errors.js';
 import { fsOps } from '../io/fs.js';
 import { removeTree } from '../io/durable.js';
 import { generationsDirExists } from './store-path.js';
@@ -62,7 +62,7 @@ export async function clearLeftovers(paths: StorePaths): Promise<Leftovers> {
     } catch (err) {
       out.failed.push({
         path: path.join(dir, name.toString()),
-        code: errnoCode(err) ?? 'CERTSWAP_INTERNAL',
+        code: errnoCode(err) ?? ErrorCodes.INTERNAL,
         message: (err as Error).message,
       });
     }

@@ -4,7 +4,7 @@
  * (.meta.json) instead of parsing certificates, so that it stays fast with thousands of them;
  * `verify` is the command that re-reads and re-validates the active pair itself.
  */
-import { isCertswapError, type ErrorCode } from '../../errors.js';
+import { ErrorCodes, isCertswapError, type ErrorCode } from '../../errors.js';
 import { validationAt, type StoreContext } from '../context.js';
 import { withinValidity, type CertInfo } from '../../pki/cert-info.js';
 import { listGenerations, readCurrentLink, validateGeneration } from '../generations.js';
@@ -20,7 +20,7 @@ export interface GenerationStatus extends Partial<CertInfo> {
   /** Whether the pair is usable now: complete, matching, within its validity. */
   valid: boolean;
   /** Why it is not valid, as an error code. */
-  problem?: string;
+  problem?: ErrorCode;
 }
 
 export interface StoreStatus {
@@ -86,7 +86,7 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
       Object.assign(g, info);
       g.valid = withinValidity(info, now, skew);
       if (!g.valid)
-        g.problem = Date.parse(info.notAfter) < now.getTime() ? 'CERTSWAP_EXPIRED' : 'CERTSWAP_NOT_YET_VALID';
+        g.problem = Date.parse(info.notAfter) < now.getTime() ? ErrorCodes.EXPIRED : ErrorCodes.NOT_YET_VALID;
     } else {
       // No summary (written by hand, or damaged): validate the files themselves.
       try {
