@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { CertswapError, ErrorCodes } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
-import { DEFAULT_KEEP } from '../store/ops/prune.js';
-import type { ExtendedKeyUsage } from '../pki/validate.js';
+import { DEFAULT_KEEP, MAX_KEEP } from '../store/ops/prune.js';
+import { EXTENDED_KEY_USAGES, type ExtendedKeyUsage, isExtendedKeyUsage } from '../pki/eku.js';
 import { KEY_TYPES, type KeyType } from '../pki/keys.js';
 import { checkCfsslUrl } from './provisioners/cfssl-client.js';
 import type { SubjectAttributes } from '../pki/csr.js';
@@ -98,7 +98,7 @@ export const LIMITS = {
   /** Attempts of a hook or of one CA request. */
   attempts: [1, 10],
   /** Generations kept after a rotation (>= 1: the active one is always kept). */
-  keep: [1, 10_000],
+  keep: [0, MAX_KEEP],
 } as const;
 
 function obj(v: unknown, where: string): Obj {
@@ -171,8 +171,7 @@ function strList(v: unknown, where: string): string[] {
 function usages(v: unknown, where: string): ExtendedKeyUsage[] {
   const list = v === undefined ? ['clientAuth'] : strList(v, where);
   for (const u of list)
-    if (u !== 'clientAuth' && u !== 'serverAuth')
-      fail(where, `unknown usage ${JSON.stringify(u)} (clientAuth or serverAuth)`);
+    if (!isExtendedKeyUsage(u)) fail(where, `unknown usage ${JSON.stringify(u)} (${EXTENDED_KEY_USAGES.join(' or ')})`);
   return list as ExtendedKeyUsage[];
 }
 

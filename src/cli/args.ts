@@ -1,8 +1,9 @@
 /** Argument parsing only: turns argv into a command and typed options, or a usage error. */
 import { parseArgs } from 'node:util';
 import { ErrorCodes } from '../errors.js';
+import { MAX_KEEP, isKeep } from '../store/ops/prune.js';
 import { parseGeneration } from '../store/layout.js';
-import type { ExtendedKeyUsage } from '../pki/validate.js';
+import { EXTENDED_KEY_USAGES, type ExtendedKeyUsage, isExtendedKeyUsage } from '../pki/eku.js';
 
 export const COMMANDS = [
   'install',
@@ -153,8 +154,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     throw new UsageError(`${command} needs --cert FILE and --key FILE`);
   }
   for (const eku of v['require-eku'] ?? []) {
-    if (eku !== 'clientAuth' && eku !== 'serverAuth')
-      throw new UsageError(`--require-eku must be clientAuth or serverAuth, not ${JSON.stringify(eku)}`);
+    if (!isExtendedKeyUsage(eku)) {
+      throw new UsageError(`--require-eku must be ${EXTENDED_KEY_USAGES.join(' or ')}, not ${JSON.stringify(eku)}`);
+    }
   }
   const args: CliArgs = { ...base, command, dir, requireEku: (v['require-eku'] ?? []) as ExtendedKeyUsage[] };
   if (v.cert !== undefined) args.cert = v.cert;
@@ -169,8 +171,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
   if (command === 'activate') args.generation = generation('activate', rest[0]!);
   if (v.to !== undefined) args.to = generation('--to', v.to);
   if (v.keep !== undefined) {
-    if (!/^(0|[1-9][0-9]{0,5})$/.test(v.keep))
-      throw new UsageError(`--keep must be a whole number >= 0, not ${JSON.stringify(v.keep)}`);
+    if (!/^(0|[1-9][0-9]*)$/.test(v.keep) || !isKeep(Number(v.keep))) {
+      throw new UsageError(`--keep must be a whole number from 0 to ${MAX_KEEP}, not ${JSON.stringify(v.keep)}`);
+    }
     args.keep = Number(v.keep);
   }
   return args;

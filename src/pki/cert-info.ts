@@ -3,6 +3,7 @@
  * recorded beside it (.meta.json), so that status over thousands of generations parses nothing.
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
+import { ErrorCodes } from '../errors.js';
 
 export interface CertInfo {
   subject: string;
@@ -64,8 +65,23 @@ export function describeCertificate(leaf: X509Certificate, keyType: string, chai
   };
 }
 
-/** Whether the recorded dates make the certificate usable at `now` (with the clock skew). */
-export function withinValidity(info: Pick<CertInfo, 'notBefore' | 'notAfter'>, now: Date, skewMs: number): boolean {
-  const t = now.getTime();
-  return t + skewMs >= Date.parse(info.notBefore) && t <= Date.parse(info.notAfter);
+/**
+ * The one rule for dates: at `now` a certificate is not yet valid if now + skew is before its
+ * notBefore (a device's clock may run behind the CA's), expired if now is after its notAfter
+ * (no grace: an expired certificate is refused by peers). Null when it is within its validity.
+ */
+export function validityProblem(
+  notBefore: number,
+  notAfter: number,
+  now: number,
+  skewMs: number,
+): typeof ErrorCodes.NOT_YET_VALID | typeof ErrorCodes.EXPIRED | null {
+  if (now + skewMs < notBefore) return ErrorCodes.NOT_YET_VALID;
+  if (now > notAfter) return ErrorCodes.EXPIRED;
+  return null;
+}
+
+/** validityProblem for the recorded dates of a generation (status, which parses no certificate). */
+export function recordedValidityProblem(info: Pick<CertInfo, 'notBefore' | 'notAfter'>, now: Date, skewMs: number) {
+  return validityProblem(Date.parse(info.notBefore), Date.parse(info.notAfter), now.getTime(), skewMs);
 }

@@ -3,14 +3,12 @@
  * key: the request carries the public key and the identity the CA is asked to certify, and proves
  * possession of the private key without containing it.
  */
-import type { ExtendedKeyUsage } from './validate.js';
+import { EKU_OIDS, type ExtendedKeyUsage } from './eku.js';
 import type { Identity } from '../agent/provisioners/provisioner.js';
 import { escapeDnValue, isIpAddress, keyAlgorithms, loadX509, type CryptoKeyPair, type KeyType } from './keys.js';
 
 /** Subject attributes beside the CN, e.g. { O: 'Example Fleet', OU: 'devices' }. */
 export type SubjectAttributes = Partial<Record<'O' | 'OU' | 'C' | 'ST' | 'L', string>>;
-
-const EKU_OID: Record<ExtendedKeyUsage, string> = { clientAuth: '1.3.6.1.5.5.7.3.2', serverAuth: '1.3.6.1.5.5.7.3.1' };
 
 export interface CsrRequest {
   keys: CryptoKeyPair;
@@ -34,7 +32,7 @@ export async function createCsr(r: CsrRequest): Promise<string> {
     lib.KeyUsageFlags.digitalSignature | (r.keyType.startsWith('RSA') ? lib.KeyUsageFlags.keyEncipherment : 0);
   const extensions: InstanceType<typeof lib.Extension>[] = [
     new lib.KeyUsagesExtension(usage, true),
-    new lib.ExtendedKeyUsageExtension(r.usages.map((u) => EKU_OID[u])),
+    new lib.ExtendedKeyUsageExtension(r.usages.map((u) => EKU_OIDS[u])),
   ];
   if (r.identity.sans.length) {
     extensions.push(

@@ -6,7 +6,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { type CertswapCode, CertswapError, ErrorCodes, type FileRole } from '../errors.js';
 import { encodePem, parsePem } from './pem.js';
-import { describeCertificate, describeKey, type CertInfo } from './cert-info.js';
+import { describeCertificate, describeKey, validityProblem, type CertInfo } from './cert-info.js';
 
 /** Largest input accepted for any one file. */
 export const MAX_INPUT_BYTES = 1024 * 1024;
@@ -16,8 +16,9 @@ export const MAX_CHAIN = 8;
 export const MAX_BUNDLE = 256;
 export const DEFAULT_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
-const EKU_OIDS = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' } as const;
-export type ExtendedKeyUsage = keyof typeof EKU_OIDS;
+import { EKU_OIDS, type ExtendedKeyUsage } from './eku.js';
+
+export type { ExtendedKeyUsage };
 
 export interface ValidationOptions {
   /** The time to validate at; defaults to the current time. */
@@ -177,10 +178,12 @@ function checkDates(c: X509Certificate, what: string, file: string | undefined, 
   const skew = opts.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   const notBefore = Date.parse(c.validFrom);
   const notAfter = Date.parse(c.validTo);
-  if (now + skew < notBefore) {
-    fail(ErrorCodes.NOT_YET_VALID, 'cert', file, `${what} is not valid before ${new Date(notBefore).toISOString()}`);
+  const problem = validityProblem(notBefore, notAfter, now, skew);
+  if (problem === ErrorCodes.NOT_YET_VALID) {
+    fail(problem, 'cert', file, `${what} is not valid before ${new Date(notBefore).toISOString()}`);
   }
-  if (now > notAfter) fail(ErrorCodes.EXPIRED, 'cert', file, `${what} expired at ${new Date(notAfter).toISOString()}`);
+  if (problem === ErrorCodes.EXPIRED)
+    fail(problem, 'cert', file, `${what} expired at ${new Date(notAfter).toISOString()}`);
 }
 
 /** Whether the leaf's CN or any SAN equals `name` exactly. */

@@ -11,7 +11,7 @@ import { fsyncDir } from '../../io/durable.js';
 import { fsOps } from '../../io/fs.js';
 import { readInputFile } from '../../io/input.js';
 import { DIR_MODE, KEY_MODE, PUBLIC_FILE_MODE } from '../../store/layout.js';
-import type { ExtendedKeyUsage } from '../../pki/validate.js';
+import { EKU_OIDS, type ExtendedKeyUsage } from '../../pki/eku.js';
 import type { Provisioner, ProvisionRequest } from './provisioner.js';
 import {
   escapeDnValue,
@@ -46,7 +46,6 @@ function backdate(lifetimeMs: number): number {
 
 const CA_SIGN = { name: 'ECDSA', hash: 'SHA-256' };
 const CA_KEY = { name: 'ECDSA', namedCurve: 'P-256' };
-const EKU = { clientAuth: '1.3.6.1.5.5.7.3.2', serverAuth: '1.3.6.1.5.5.7.3.1' };
 
 function serial(): string {
   const b = randomBytes(16);
@@ -148,7 +147,7 @@ export class LocalCaProvisioner implements Provisioner {
         extensions: [
           new lib.BasicConstraintsExtension(false, undefined, true),
           new lib.KeyUsagesExtension(usage, true),
-          new lib.ExtendedKeyUsageExtension(this.opts.usages.map((u) => EKU[u])),
+          new lib.ExtendedKeyUsageExtension(this.opts.usages.map((u) => EKU_OIDS[u])),
           new lib.SubjectAlternativeNameExtension(
             req.identity.sans.map((value) => ({
               type: isIpAddress(value) ? ('ip' as const) : ('dns' as const),

@@ -13,6 +13,16 @@ import { trashName } from '../layout.js';
 import { clearLeftovers } from '../leftovers.js';
 
 export const DEFAULT_KEEP = 3;
+/** The most generations a prune keeps; status and prune are measured at 10,000. */
+export const MAX_KEEP = 10_000;
+
+/**
+ * The one rule for `keep`: a whole number from 0 to MAX_KEEP. 0 and 1 keep the same (the active
+ * generation and its rollback target are always kept).
+ */
+export function isKeep(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= MAX_KEEP;
+}
 
 export interface PruneResult {
   removed: number[];
@@ -32,8 +42,8 @@ export interface PruneResult {
  * 5. Remove the trash directories. Not made durable: if lost, they are leftovers for step 1.
  */
 export async function pruneLocked(ctx: StoreContext, keep = DEFAULT_KEEP): Promise<PruneResult> {
-  if (!Number.isSafeInteger(keep) || keep < 0) {
-    throw new CertswapError(ErrorCodes.BAD_ARGUMENT, `keep must be a whole number >= 0, not ${keep}`);
+  if (!isKeep(keep)) {
+    throw new CertswapError(ErrorCodes.BAD_ARGUMENT, `keep must be a whole number from 0 to ${MAX_KEEP}, not ${keep}`);
   }
   const { removed: leftoversRemoved, failed } = await clearLeftovers(ctx.paths); // 1
   // A leftover we cannot remove is out of the contract already: it is logged, and prune goes on.

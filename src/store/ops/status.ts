@@ -4,9 +4,9 @@
  * (.meta.json) instead of parsing certificates, so that it stays fast with thousands of them;
  * `verify` is the command that re-reads and re-validates the active pair itself.
  */
-import { ErrorCodes, isCertswapError, type ErrorCode } from '../../errors.js';
+import { isCertswapError, type ErrorCode } from '../../errors.js';
 import { validationAt, type StoreContext } from '../context.js';
-import { withinValidity, type CertInfo } from '../../pki/cert-info.js';
+import { recordedValidityProblem, type CertInfo } from '../../pki/cert-info.js';
 import { listGenerations, readCurrentLink, validateGeneration } from '../generations.js';
 import { readHistory, rollbackTargetOf } from '../records/history.js';
 import { readMetaSync, type GenerationMeta } from '../records/meta.js';
@@ -84,9 +84,9 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
       // Digests are for validateGeneration, not for the report.
       const { sha256: _digests, ...info } = meta;
       Object.assign(g, info);
-      g.valid = withinValidity(info, now, skew);
-      if (!g.valid)
-        g.problem = Date.parse(info.notAfter) < now.getTime() ? ErrorCodes.EXPIRED : ErrorCodes.NOT_YET_VALID;
+      const problem = recordedValidityProblem(info, now, skew);
+      g.valid = problem === null;
+      if (problem !== null) g.problem = problem;
     } else {
       // No summary (written by hand, or damaged): validate the files themselves.
       try {

@@ -189,8 +189,10 @@ describe('agent configuration', () => {
       }
       expect(accepted(one({ hooks: { command: ['x'] } })).hooks).to.include({ attempts: 3 });
       expect(accepted(one({ hooks: { command: ['x'], attempts: 10 } })).hooks).to.include({ attempts: 10 });
-      for (const bad of [0, -3, 1.5, '3', 10_001])
-        refused(one({ keep: bad }), /keep: expected a whole number from 1 to 10000/);
+      // The one rule for keep, prune's: 0 to MAX_KEEP (0 keeps what 1 keeps: the active generation).
+      for (const bad of [-3, 1.5, '3', 10_001])
+        refused(one({ keep: bad }), /keep: expected a whole number from 0 to 10000/);
+      expect(accepted(one({ keep: 0 })).keep).to.equal(0);
       expect(accepted(one({})).keep).to.equal(DEFAULT_KEEP);
       expect(accepted(one({ keep: 1 })).keep).to.equal(1);
     });
