@@ -9,7 +9,7 @@ import { CertswapError, ErrorCodes } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
 import { DEFAULT_KEEP, MAX_KEEP } from '../store/ops/prune.js';
 import { EXTENDED_KEY_USAGES, type ExtendedKeyUsage, isExtendedKeyUsage } from '../pki/eku.js';
-import { KEY_TYPES, type KeyType } from '../pki/keys.js';
+import { KEY_TYPES, type KeyType } from '../pki/key-types.js';
 import { checkCfsslUrl } from './provisioners/cfssl-client.js';
 import type { SubjectAttributes } from '../pki/csr.js';
 import type { Identity } from './provisioners/provisioner.js';

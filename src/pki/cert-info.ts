@@ -2,7 +2,7 @@
  * What status reports about a generation. Computed once when the generation is staged and
  * recorded beside it (.meta.json), so that status over thousands of generations parses nothing.
  */
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { ErrorCodes } from '../errors.js';
 
 export interface CertInfo {
@@ -17,22 +17,6 @@ export interface CertInfo {
   fingerprint: string;
   keyType: string;
   chainLength: number;
-}
-
-/** "EC P-256", "RSA 2048", "Ed25519". */
-export function describeKey(key: KeyObject): string {
-  const d = key.asymmetricKeyDetails ?? {};
-  switch (key.asymmetricKeyType) {
-    case 'ec':
-      return `EC ${{ prime256v1: 'P-256', secp384r1: 'P-384' }[d.namedCurve ?? ''] ?? d.namedCurve}`;
-    case 'rsa':
-    case 'rsa-pss':
-      return `RSA ${d.modulusLength}`;
-    case 'ed25519':
-      return 'Ed25519';
-    default:
-      return String(key.asymmetricKeyType);
-  }
 }
 
 /** Node prints distinguished names one attribute per line; status shows them on one line. */

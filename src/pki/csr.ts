@@ -5,7 +5,8 @@
  */
 import { EKU_OIDS, type ExtendedKeyUsage } from './eku.js';
 import type { Identity } from '../agent/provisioners/provisioner.js';
-import { escapeDnValue, isIpAddress, keyAlgorithms, loadX509, type CryptoKeyPair, type KeyType } from './keys.js';
+import { escapeDnValue, isIpAddress, keyAlgorithms, loadX509, type CryptoKeyPair } from './keys.js';
+import type { KeyType } from './key-types.js';
 
 /** Subject attributes beside the CN, e.g. { O: 'Example Fleet', OU: 'devices' }. */
 export type SubjectAttributes = Partial<Record<'O' | 'OU' | 'C' | 'ST' | 'L', string>>;

@@ -8,8 +8,7 @@
  */
 import { webcrypto } from 'node:crypto';
 
-export type KeyType = 'P-256' | 'P-384' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096' | 'Ed25519';
-export const KEY_TYPES: readonly KeyType[] = ['P-256', 'P-384', 'RSA-2048', 'RSA-3072', 'RSA-4096', 'Ed25519'];
+import type { KeyType } from './key-types.js';
 
 export const subtle = webcrypto.subtle;
 export type CryptoKey = webcrypto.CryptoKey;

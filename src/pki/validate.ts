@@ -6,7 +6,8 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { type CertswapCode, CertswapError, ErrorCodes, type FileRole } from '../errors.js';
 import { encodePem, parsePem } from './pem.js';
-import { describeCertificate, describeKey, validityProblem, type CertInfo } from './cert-info.js';
+import { describeCertificate, validityProblem, type CertInfo } from './cert-info.js';
+import { describeKey, unsupportedKey } from './key-types.js';
 
 /** Largest input accepted for any one file. */
 export const MAX_INPUT_BYTES = 1024 * 1024;
@@ -143,26 +144,6 @@ export function parsePrivateKey(data: Buffer, file?: string): KeyObject {
   const problem = unsupportedKey(key);
   if (problem) fail(ErrorCodes.UNSUPPORTED_KEY, 'key', file, problem);
   return key;
-}
-
-/** Why a key type is not accepted, or null. EC P-256/P-384, RSA >= 2048 bits, Ed25519. */
-function unsupportedKey(key: KeyObject): string | null {
-  const details = key.asymmetricKeyDetails ?? {};
-  switch (key.asymmetricKeyType) {
-    case 'ec':
-      return details.namedCurve === 'prime256v1' || details.namedCurve === 'secp384r1'
-        ? null
-        : `unsupported EC curve ${details.namedCurve ?? 'unknown'} (use P-256 or P-384)`;
-    case 'rsa':
-    case 'rsa-pss':
-      return (details.modulusLength ?? 0) >= 2048
-        ? null
-        : `RSA key of ${details.modulusLength} bits is too weak (at least 2048)`;
-    case 'ed25519':
-      return null;
-    default:
-      return `unsupported key type ${key.asymmetricKeyType}`;
-  }
 }
 
 function issued(child: X509Certificate, parent: X509Certificate): boolean {

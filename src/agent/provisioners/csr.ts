@@ -12,20 +12,19 @@
  *      with a less useful error; for another identity it might not be refused at all.
  */
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { describeCertificate, describeKey } from '../../pki/cert-info.js';
+import { describeCertificate } from '../../pki/cert-info.js';
+import { describeKey, KEY_TYPES, type KeyType, keyTypeOf } from '../../pki/key-types.js';
 import { CertswapError, ErrorCodes, isCertswapError } from '../../errors.js';
 import type { ExtendedKeyUsage, PairInput } from '../../pki/validate.js';
 import { CfsslClient, type CfsslClientOptions } from './cfssl-client.js';
 import { createCsr, type SubjectAttributes } from '../../pki/csr.js';
 import {
-  KEY_TYPES,
   generateKeyPair,
   keyAlgorithms,
   privateKeyPem,
   publicKeyDer,
   subtle,
   type CryptoKeyPair,
-  type KeyType,
 } from '../../pki/keys.js';
 import { matchesIdentity, type Provisioner, type ProvisionRequest } from './provisioner.js';
 
@@ -41,21 +40,22 @@ export interface CsrProvisionerOptions {
   issuerCa?: Buffer;
 }
 
-/** The KeyType of an existing private key ("EC P-256" -> P-256, "RSA 2048" -> RSA-2048), to sign its CSR with. */
-function keyTypeOf(key: KeyObject): KeyType {
-  const t = describeKey(key).replace(/^EC /, '').replace(/^RSA /, 'RSA-') as KeyType;
-  if (!KEY_TYPES.includes(t))
+/** The KeyType of the active key, to sign its CSR with; it must be one the provisioners make. */
+function reusableKeyType(key: KeyObject): KeyType {
+  const t = keyTypeOf(key);
+  if (t === null) {
     throw new CertswapError(
       ErrorCodes.UNSUPPORTED_KEY,
       `the active key (${describeKey(key)}) cannot be reused: not one of ${KEY_TYPES.join(', ')}`,
     );
+  }
   return t;
 }
 
 /** Imports the active generation's key (PEM) as a WebCrypto pair, to sign a CSR with it. */
 async function importPair(pem: Buffer): Promise<{ keys: CryptoKeyPair; keyType: KeyType }> {
   const priv = createPrivateKey(pem);
-  const keyType = keyTypeOf(priv);
+  const keyType = reusableKeyType(priv);
   const alg = keyAlgorithms(keyType).gen as never;
   const privateKey = await subtle.importKey('pkcs8', priv.export({ type: 'pkcs8', format: 'der' }), alg, true, [
     'sign',

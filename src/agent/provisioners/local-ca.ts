@@ -23,8 +23,8 @@ import {
   subtle,
   type CryptoKey,
   type CryptoKeyPair,
-  type KeyType,
 } from '../../pki/keys.js';
+import type { KeyType } from '../../pki/key-types.js';
 
 export interface LocalCaOptions {
   caDir: string;
