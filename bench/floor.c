@@ -2,7 +2,7 @@
  * The floor: the system calls certswap's activate and install make, issued from C with nothing
  * else (no runtime, no thread pool, no parsing), timed per operation. `npm run bench` compares
  * the library against it; `strace -f -c` of both shows the calls match (bench/README in the
- * main README's performance section).
+ * docs/performance.md).
  *
  *   floor minimal  DIR N          symlink + rename + fsync(dir): the textbook atomic switch
  *   floor activate DIR N          what activate does: lock, read current/.history/.trial, read the

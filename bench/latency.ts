@@ -2,7 +2,7 @@
  * Sections 1 and 2: activation and install latency, in process, against
  *   the floor      bench/floor.c issuing the same system calls from C (and the textbook minimum:
  *                  symlink + rename + fsync of the directory),
- *   the seed       pending files, a backup copy, rename the certificate, rename the key (no fsync;
+ *   naive          pending files, a backup copy, rename the certificate, rename the key (no fsync;
  *                  the same code the power-loss suite runs as the naive baseline),
  *   w-f-a          write-file-atomic of the certificate, then of the key (fsync each, no dir fsync).
  */
@@ -79,7 +79,7 @@ export async function activation(
     });
   }
   const seed = seedSwap(path.join(where.dir, 'act-seed'), pairs);
-  rows.push({ method: 'seed: backup + 2 renames, no fsync', ...summarise(await timeEach(n, warmup, seed)) });
+  rows.push({ method: 'naive: backup + 2 renames, no fsync', ...summarise(await timeEach(n, warmup, seed)) });
   const wfaDir = path.join(where.dir, 'act-wfa');
   mkdirSync(wfaDir);
   rows.push({
@@ -213,7 +213,7 @@ export async function install(
     });
   }
   const seed = seedSwap(path.join(where.dir, 'inst-seed'), pairs);
-  rows.push({ method: 'seed: backup + 2 renames, no fsync', ...summarise(await timeEach(n, warmup, seed)) });
+  rows.push({ method: 'naive: backup + 2 renames, no fsync', ...summarise(await timeEach(n, warmup, seed)) });
   const wfaDir = path.join(where.dir, 'inst-wfa');
   mkdirSync(wfaDir);
   rows.push({

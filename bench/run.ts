@@ -177,7 +177,7 @@ try {
   if (floorBin) fs.rmSync(floorBin, { force: true });
 }
 results.seconds = Math.round((Date.now() - started) / 1000);
-// A --quick run must not replace the full run's figures, which the README quotes.
+// A --quick run must not replace the full run's figures, which docs/performance.md quotes.
 const out = quick ? 'results-quick.json' : 'results.json';
 fs.writeFileSync(path.join(here, out), `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nbench: wrote bench/${out} in ${results.seconds} s`);

@@ -142,7 +142,7 @@ export async function syscalls(
   return table;
 }
 
-/** What the durability recipe cannot do without, per operation (README explains each line). */
+/** What the durability recipe cannot do without, per operation (docs/performance.md explains each line). */
 export const MINIMUM = {
   activate: { symlink: 1, rename: 1, fsync: 1 },
   /** cert + key + ca written and fsynced, the new directory fsynced, renamed, its parent fsynced, then the switch. */

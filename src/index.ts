@@ -1,16 +1,23 @@
-/** certswap's public API. */
+/** certswap's public API: exactly what docs/library.md documents (test/unit/index.test.ts holds the two together). */
 export { GenerationStore, type StoreOptions, type InstallResult, type VerifyResult } from './store/store.js';
 export type { StageResult } from './store/ops/stage.js';
 export type { SwitchResult, RollbackResult, Uninstalled, ActivateOptions } from './store/ops/switch.js';
 export type { Trial } from './store/records/trial.js';
 export type { PruneResult } from './store/ops/prune.js';
 export { DEFAULT_KEEP } from './store/ops/prune.js';
-export type { RecoverResult } from './store/ops/recover.js';
-export type { StoreStatus, GenerationStatus } from './store/ops/status.js';
+export type { RecoverResult, RecoverProblem } from './store/ops/recover.js';
+export type { StoreStatus, GenerationStatus, StatusProblem } from './store/ops/status.js';
 export type { ActivePair } from './store/read-active.js';
 export type { CertInfo } from './pki/cert-info.js';
 export type { Log } from './store/context.js';
-export { CertswapError, ErrorCodes, isCertswapError, type CertswapCode } from './errors.js';
+export {
+  CertswapError,
+  ErrorCodes,
+  isCertswapError,
+  type CertswapCode,
+  type ErrorCode,
+  type ErrnoCode,
+} from './errors.js';
 export {
   validatePair,
   type PairInput,
@@ -18,8 +25,7 @@ export {
   type ValidationOptions,
   type ExtendedKeyUsage,
 } from './pki/validate.js';
-export { readPairFiles, readInputFile, type PairFiles } from './io/input.js';
-export { parseGeneration, StorePaths } from './store/layout.js';
+export { readPairFiles, type PairFiles } from './io/input.js';
 export { createLogger, type LoggerOptions } from './log.js';
 export {
   StoreWatcher,

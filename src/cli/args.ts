@@ -18,33 +18,55 @@ export const COMMANDS = [
   'agent',
   'renew',
 ] as const;
-/** Commands that work from an agent configuration instead of one --dir. */
-const CONFIG_COMMANDS = new Set(['agent', 'renew']);
 export type Command = (typeof COMMANDS)[number];
 
-export interface CliArgs {
-  command: Command | 'help' | 'version';
-  dir?: string;
+/** What every command takes. */
+interface Common {
   json: boolean;
-  cert?: string;
-  key?: string;
-  ca?: string;
-  trust?: string;
-  expectName?: string;
-  requireEku: ExtendedKeyUsage[];
-  clockSkewMs?: number;
-  lockTimeoutMs?: number;
   logLevel: string;
   /** Whether the level came from --log-level or CERTSWAP_LOG_LEVEL rather than the default. */
   logLevelExplicit: boolean;
-  generation?: number;
-  to?: number;
-  keep?: number;
-  trial: boolean;
-  config?: string;
-  demo: boolean;
-  name?: string;
+  lockTimeoutMs?: number;
 }
+
+/** What every command on one store takes: the store, and the clock skew its validations allow. */
+export interface StoreArgs extends Common {
+  dir: string;
+  clockSkewMs?: number;
+}
+
+/** The expectations a pair is validated against (stage, install, verify). */
+export interface CheckArgs {
+  trust?: string;
+  expectName?: string;
+  requireEku: ExtendedKeyUsage[];
+}
+
+interface PairArgs extends StoreArgs, CheckArgs {
+  cert: string;
+  key: string;
+  ca?: string;
+}
+
+/** `agent` and `renew`: an agent configuration instead of one store. */
+export type AgentArgs =
+  | (Common & { command: 'agent'; config?: string })
+  | (Common & { command: 'renew'; config?: string; name?: string });
+
+/** The commands on one store, one type per command. */
+export type StoreCommandArgs =
+  | (PairArgs & { command: 'install'; trial: boolean })
+  | (PairArgs & { command: 'stage' })
+  | (StoreArgs & { command: 'activate'; generation: number; trial: boolean })
+  | (StoreArgs & { command: 'rollback'; to?: number })
+  | (StoreArgs & { command: 'prune'; keep?: number })
+  | (StoreArgs & CheckArgs & { command: 'verify' })
+  | (StoreArgs & { command: 'commit' })
+  | (StoreArgs & { command: 'status' })
+  | (StoreArgs & { command: 'recover' });
+
+/** One type per command: each carries exactly what its command takes, checked by parseCli. */
+export type CliArgs = (Common & { command: 'help' }) | (Common & { command: 'version' }) | AgentArgs | StoreCommandArgs;
 
 /** A usage error: exit status 2. */
 export class UsageError extends Error {
@@ -115,14 +137,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     throw new UsageError((err as Error).message);
   }
   const { values: v, positionals } = parsed;
-  const base = {
+  const base: Common = {
     json: v.json ?? false,
-    trial: v.trial ?? false,
-    demo: v.demo ?? false,
-    requireEku: [],
     logLevel: v['log-level'] ?? env.CERTSWAP_LOG_LEVEL ?? 'error',
     logLevelExplicit: (v['log-level'] ?? env.CERTSWAP_LOG_LEVEL) !== undefined,
   };
+  const lockTimeout = seconds('lock-timeout', v['lock-timeout']);
+  if (lockTimeout !== undefined) base.lockTimeoutMs = lockTimeout;
   if (v.version) return { ...base, command: 'version' };
   const [name, ...rest] = positionals;
   if (v.help || name === undefined || name === 'help') return { ...base, command: 'help' };
@@ -140,41 +161,55 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
         : `unexpected argument ${JSON.stringify(rest[0])}`,
     );
   }
-  if (CONFIG_COMMANDS.has(command)) {
+  if (command === 'agent' || command === 'renew') {
     if ((v.config === undefined) === !v.demo)
       throw new UsageError(`${command} needs --config FILE (or --demo for the embedded default)`);
-    const args: CliArgs = { ...base, command };
-    if (v.config !== undefined) args.config = v.config;
-    if (v.name !== undefined) args.name = v.name;
-    return args;
+    const config = defined({ config: v.config });
+    return command === 'agent'
+      ? { ...base, command, ...config }
+      : { ...base, command, ...config, ...defined({ name: v.name }) };
   }
   const dir = v.dir ?? env.CERTSWAP_DIR;
   if (dir === undefined || dir === '') throw new UsageError('no store directory: give --dir DIR or set CERTSWAP_DIR');
-  if ((command === 'install' || command === 'stage') && (v.cert === undefined || v.key === undefined)) {
-    throw new UsageError(`${command} needs --cert FILE and --key FILE`);
-  }
+  const store: StoreArgs = { ...base, dir, ...defined({ clockSkewMs: seconds('clock-skew', v['clock-skew']) }) };
   for (const eku of v['require-eku'] ?? []) {
     if (!isExtendedKeyUsage(eku)) {
       throw new UsageError(`--require-eku must be ${EXTENDED_KEY_USAGES.join(' or ')}, not ${JSON.stringify(eku)}`);
     }
   }
-  const args: CliArgs = { ...base, command, dir, requireEku: (v['require-eku'] ?? []) as ExtendedKeyUsage[] };
-  if (v.cert !== undefined) args.cert = v.cert;
-  if (v.key !== undefined) args.key = v.key;
-  if (v.ca !== undefined) args.ca = v.ca;
-  if (v.trust !== undefined) args.trust = v.trust;
-  if (v['expect-name'] !== undefined) args.expectName = v['expect-name'];
-  const skew = seconds('clock-skew', v['clock-skew']);
-  if (skew !== undefined) args.clockSkewMs = skew;
-  const lockTimeout = seconds('lock-timeout', v['lock-timeout']);
-  if (lockTimeout !== undefined) args.lockTimeoutMs = lockTimeout;
-  if (command === 'activate') args.generation = generation('activate', rest[0]!);
-  if (v.to !== undefined) args.to = generation('--to', v.to);
-  if (v.keep !== undefined) {
-    if (!/^(0|[1-9][0-9]*)$/.test(v.keep) || !isKeep(Number(v.keep))) {
-      throw new UsageError(`--keep must be a whole number from 0 to ${MAX_KEEP}, not ${JSON.stringify(v.keep)}`);
+  const checks: CheckArgs = {
+    requireEku: (v['require-eku'] ?? []) as ExtendedKeyUsage[],
+    ...defined({ trust: v.trust, expectName: v['expect-name'] }),
+  };
+  switch (command) {
+    case 'install':
+    case 'stage': {
+      if (v.cert === undefined || v.key === undefined)
+        throw new UsageError(`${command} needs --cert FILE and --key FILE`);
+      const pair: PairArgs = { ...store, ...checks, cert: v.cert, key: v.key, ...defined({ ca: v.ca }) };
+      return command === 'install' ? { ...pair, command, trial: v.trial ?? false } : { ...pair, command };
     }
-    args.keep = Number(v.keep);
+    case 'activate':
+      return { ...store, command, generation: generation('activate', rest[0]!), trial: v.trial ?? false };
+    case 'rollback':
+      return { ...store, command, ...defined({ to: v.to === undefined ? undefined : generation('--to', v.to) }) };
+    case 'prune': {
+      if (v.keep === undefined) return { ...store, command };
+      if (!/^(0|[1-9][0-9]*)$/.test(v.keep) || !isKeep(Number(v.keep))) {
+        throw new UsageError(`--keep must be a whole number from 0 to ${MAX_KEEP}, not ${JSON.stringify(v.keep)}`);
+      }
+      return { ...store, command, keep: Number(v.keep) };
+    }
+    case 'verify':
+      return { ...store, ...checks, command };
+    default:
+      return { ...store, command };
   }
-  return args;
+}
+
+/** `o` without its undefined fields (optional properties are absent, never undefined). */
+function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }

@@ -8,7 +8,15 @@ import { readInputFile, readPairFiles } from '../io/input.js';
 import { silentLog, type Log } from '../store/context.js';
 import { toCertswapError } from '../errors.js';
 import type { ValidationOptions } from '../pki/validate.js';
-import { parseCli, UsageError, type CliArgs } from './args.js';
+import {
+  parseCli,
+  UsageError,
+  type AgentArgs,
+  type CheckArgs,
+  type CliArgs,
+  type StoreArgs,
+  type StoreCommandArgs,
+} from './args.js';
 import { USAGE } from './usage.js';
 import { formatPrune, formatRecover, formatStatus, formatVerify } from './format.js';
 import type { SignalLatch } from '../agent/signal-latch.js';
@@ -37,17 +45,17 @@ async function logger(args: CliArgs): Promise<Log> {
   return createLogger({ level: args.logLevel });
 }
 
-async function validation(args: CliArgs): Promise<ValidationOptions> {
+async function validation(args: StoreArgs & Partial<CheckArgs>): Promise<ValidationOptions> {
   const v: ValidationOptions = {};
   if (args.expectName !== undefined) v.expectName = args.expectName;
-  if (args.requireEku.length) v.requireEku = args.requireEku;
+  if (args.requireEku?.length) v.requireEku = args.requireEku;
   if (args.clockSkewMs !== undefined) v.clockSkewMs = args.clockSkewMs;
   if (args.trust !== undefined) v.trust = await readInputFile(args.trust, 'trust');
   return v;
 }
 
 /** `agent` and `renew`: the renewal agent, loaded only for these commands. */
-async function executeAgent(args: CliArgs, io: Io): Promise<number> {
+async function executeAgent(args: AgentArgs, io: Io): Promise<number> {
   const { demoConfig, loadConfigFile } = await import('../agent/config.js');
   const config = args.config !== undefined ? await loadConfigFile(args.config) : demoConfig();
   const { createLogger, LOG_LEVELS } = await import('../log.js');
@@ -71,10 +79,9 @@ async function executeAgent(args: CliArgs, io: Io): Promise<number> {
   return 0;
 }
 
-async function execute(args: CliArgs, io: Io): Promise<number> {
-  if (args.command === 'agent' || args.command === 'renew') return executeAgent(args, io);
+async function execute(args: StoreCommandArgs, io: Io): Promise<number> {
   const print = (human: string, json: unknown): void => io.out(args.json ? `${JSON.stringify(json)}\n` : human);
-  const store = await GenerationStore.open(args.dir!, {
+  const store = await GenerationStore.open(args.dir, {
     create: MUTATING.has(args.command),
     log: await logger(args),
     ...(args.lockTimeoutMs !== undefined ? { lockTimeoutMs: args.lockTimeoutMs } : {}),
@@ -83,7 +90,7 @@ async function execute(args: CliArgs, io: Io): Promise<number> {
   switch (args.command) {
     case 'install':
     case 'stage': {
-      const input = await readPairFiles({ cert: args.cert!, key: args.key!, ca: args.ca });
+      const input = await readPairFiles({ cert: args.cert, key: args.key, ca: args.ca });
       if (args.command === 'stage') {
         const r = await store.stage(input);
         print(`${r.generation}\n`, {
@@ -103,7 +110,7 @@ async function execute(args: CliArgs, io: Io): Promise<number> {
       return 0;
     }
     case 'activate': {
-      const r = await store.activate(args.generation!, { trial: args.trial });
+      const r = await store.activate(args.generation, { trial: args.trial });
       print(`${r.generation}\n`, {
         generation: r.generation,
         previous: r.previous,
@@ -148,24 +155,24 @@ async function execute(args: CliArgs, io: Io): Promise<number> {
       print(formatRecover(r), r);
       return r.problems.length === 0 ? 0 : 1;
     }
-    default:
-      throw new UsageError(`unknown command ${args.command}`);
   }
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
   let args: CliArgs | undefined;
   try {
-    args = parseCli(argv, io.env);
-    if (args.command === 'help') {
+    const parsed = parseCli(argv, io.env);
+    args = parsed;
+    if (parsed.command === 'help') {
       io.out(USAGE);
       return 0;
     }
-    if (args.command === 'version') {
+    if (parsed.command === 'version') {
       io.out(`${version()}\n`);
       return 0;
     }
-    return await execute(args, io);
+    if (parsed.command === 'agent' || parsed.command === 'renew') return await executeAgent(parsed, io);
+    return await execute(parsed, io);
   } catch (err) {
     const usage = err instanceof UsageError;
     const e = usage ? { code: err.code, message: err.message } : toCertswapError(err);

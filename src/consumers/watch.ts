@@ -11,13 +11,12 @@
  */
 import { EventEmitter } from 'node:events';
 import type { FSWatcher } from 'node:fs';
-import { silentLog, type Log, type StoreContext } from '../store/context.js';
+import { silentLog, type Log } from '../store/context.js';
 import { ErrorCodes, errnoCode, isCertswapError, toCertswapError, type CertswapError } from '../errors.js';
 import { fsOps } from '../io/fs.js';
 import { activeGeneration } from '../store/generations.js';
 import { CURRENT, StorePaths } from '../store/layout.js';
-import { DEFAULT_LOCK_TIMEOUT_MS } from '../io/lock.js';
-import { readActive, type ActivePair } from '../store/read-active.js';
+import { readActive, type ActivePair, type ReadContext } from '../store/read-active.js';
 
 export interface WatchOptions {
   /** Quiet time after the last event before the store is read again; default 50 ms. */
@@ -61,7 +60,7 @@ export interface StoreWatcherEvents {
  */
 export class StoreWatcher extends EventEmitter<StoreWatcherEvents> {
   readonly ready: Promise<ActivePair | null>;
-  private readonly ctx: StoreContext;
+  private readonly ctx: ReadContext;
   private readonly debounceMs: number;
   private readonly pollIntervalMs: number;
   private readonly resyncMs: number;
@@ -80,13 +79,7 @@ export class StoreWatcher extends EventEmitter<StoreWatcherEvents> {
   constructor(dir: string, options: WatchOptions = {}) {
     super();
     const log = options.log ?? silentLog;
-    this.ctx = {
-      paths: new StorePaths(dir),
-      log,
-      now: () => new Date(),
-      lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS,
-      validation: {},
-    };
+    this.ctx = { paths: new StorePaths(dir), log };
     this.debounceMs = options.debounceMs ?? 50;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.resyncMs = options.resyncMs ?? 30_000;

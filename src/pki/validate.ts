@@ -180,29 +180,57 @@ function hasName(info: CertInfo, name: string): boolean {
  * NAME_MISMATCH, EKU_MISSING.
  */
 export function validatePair(input: PairInput, opts: ValidationOptions = {}): ValidatedPair {
-  return validate(input, opts, null);
+  const chain = parseCertificates(input.cert, 'cert', input.certPath, MAX_CHAIN);
+  const key = parsePrivateKey(input.key, input.keyPath);
+  checkChainOrder(chain, input.certPath);
+  if (!chain[0]!.checkPrivateKey(key)) {
+    throw new CertswapError(
+      ErrorCodes.KEY_MISMATCH,
+      `${label('key', input.keyPath)}: does not match the public key of ${label('cert', input.certPath)}`,
+      { file: 'key', path: input.keyPath },
+    );
+  }
+  const out: ValidatedPair = {
+    certPem: chain.map((c) => encodePem('CERTIFICATE', c.raw)).join(''),
+    keyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string,
+    info: checkCertificates(chain, describeKey(key), input.certPath, opts),
+  };
+  if (input.ca !== undefined) {
+    out.caPem = parseCertificates(input.ca, 'ca', input.caPath, MAX_BUNDLE)
+      .map((c) => encodePem('CERTIFICATE', c.raw))
+      .join('');
+  }
+  return out;
 }
 
 /**
  * Validates a generation whose cert.pem and key.pem are, byte for byte, the ones validated when
  * it was staged (the caller has compared their SHA-256 with the digests recorded then, in
  * .meta.json). That the key matches the certificate was proven at staging and cannot have
- * changed, so the key is not parsed again (parsing an EC key costs ~0.4 ms, half of a validation),
- * nor the CA bundle (it was written in canonical form); everything that can change with time or
- * with the options (dates, chain, name, EKU, trust) is checked as usual. Damage to either file
- * changes its digest, and the caller falls back to
- * validatePair.
+ * changed, so the key is not parsed again (that is half of a validation's cost), nor the CA
+ * bundle (it was written in canonical form); everything that can change with time or with the
+ * options (dates, chain, name, EKU, trust) is checked as usual. Damage to either file changes its
+ * digest, and the caller falls back to validatePair.
  */
 export function validateStagedPair(input: PairInput, opts: ValidationOptions, stagedKeyType: string): ValidatedPair {
-  return validate(input, opts, stagedKeyType);
+  const chain = parseCertificates(input.cert, 'cert', input.certPath, MAX_CHAIN);
+  checkChainOrder(chain, input.certPath);
+  const out: ValidatedPair = {
+    certPem: chain.map((c) => encodePem('CERTIFICATE', c.raw)).join(''),
+    keyPem: Buffer.from(input.key).toString('latin1'),
+    info: checkCertificates(chain, stagedKeyType, input.certPath, opts),
+  };
+  if (input.ca !== undefined) out.caPem = Buffer.from(input.ca).toString('latin1');
+  return out;
 }
 
-function validate(input: PairInput, opts: ValidationOptions, stagedKeyType: string | null): ValidatedPair {
-  const chain = parseCertificates(input.cert, 'cert', input.certPath, MAX_CHAIN);
-  const key = stagedKeyType === null ? parsePrivateKey(input.key, input.keyPath) : null;
-  const leaf = chain[0]!;
-  const certFile = input.certPath;
-
+/**
+ * What both validations check of the certificates after the chain's order and the key: the
+ * dates, the remaining lifetime, the name, the usages, the trust anchor. Returns the leaf's
+ * summary.
+ */
+/** Each certificate of the chain was issued by the next: the leaf first, then each issuer in turn. */
+function checkChainOrder(chain: X509Certificate[], certFile: string | undefined): void {
   for (let i = 0; i + 1 < chain.length; i++) {
     if (!issued(chain[i]!, chain[i + 1]!)) {
       fail(
@@ -213,19 +241,20 @@ function validate(input: PairInput, opts: ValidationOptions, stagedKeyType: stri
       );
     }
   }
-  if (key && !leaf.checkPrivateKey(key)) {
-    throw new CertswapError(
-      ErrorCodes.KEY_MISMATCH,
-      `${label('key', input.keyPath)}: does not match the public key of ${label('cert', certFile)}`,
-      { file: 'key', path: input.keyPath },
-    );
-  }
+}
+
+function checkCertificates(
+  chain: X509Certificate[],
+  keyType: string,
+  certFile: string | undefined,
+  opts: ValidationOptions,
+): CertInfo {
+  const leaf = chain[0]!;
   if (!opts.ignoreDates) {
     for (const [i, c] of chain.entries())
       checkDates(c, i === 0 ? 'the certificate' : `intermediate ${i}`, certFile, opts);
   }
-
-  const info = describeCertificate(leaf, key ? describeKey(key) : stagedKeyType!, chain.length);
+  const info = describeCertificate(leaf, keyType, chain.length);
   const now = (opts.now ?? new Date()).getTime();
   if (opts.minRemainingMs !== undefined && Date.parse(info.notAfter) - now < opts.minRemainingMs) {
     fail(
@@ -255,20 +284,5 @@ function validate(input: PairInput, opts: ValidationOptions, stagedKeyType: stri
     const trusted = anchors.some((a) => a.fingerprint256 === top.fingerprint256 || issued(top, a));
     if (!trusted) fail(ErrorCodes.UNTRUSTED, 'cert', certFile, 'does not chain to the trusted CA bundle');
   }
-
-  const out: ValidatedPair = {
-    certPem: chain.map((c) => encodePem('CERTIFICATE', c.raw)).join(''),
-    keyPem: key ? (key.export({ type: 'pkcs8', format: 'pem' }) as string) : Buffer.from(input.key).toString('latin1'),
-    info,
-  };
-  if (input.ca !== undefined) {
-    // A staged bundle is already in canonical form (it is what validatePair wrote).
-    out.caPem =
-      stagedKeyType === null
-        ? parseCertificates(input.ca, 'ca', input.caPath, MAX_BUNDLE)
-            .map((c) => encodePem('CERTIFICATE', c.raw))
-            .join('')
-        : Buffer.from(input.ca).toString('latin1');
-  }
-  return out;
+  return info;
 }

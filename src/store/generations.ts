@@ -189,17 +189,25 @@ export async function validateGeneration(
 ): Promise<ValidatedPair> {
   const [files, meta] = await settleAll([readGenerationFiles(paths, n), readMeta(paths.generationDir(n))] as const);
   // Unchanged since staging: the key match proven then still holds (see validateStagedPair).
-  return validateFiles(files, opts, unchangedSinceStaging(meta, files) ? meta!.keyType : undefined);
+  if (meta !== null && unchangedSinceStaging(meta, files)) {
+    return namingGeneration(n, () => validateStagedPair(files, opts, meta.keyType));
+  }
+  return validateFiles(files, opts);
 }
 
-/** Validates the files read from one generation, naming the generation in any error. */
-export function validateFiles(files: GenerationFiles, opts: ValidationOptions, stagedKeyType?: string): ValidatedPair {
+/** Validates the files read from one generation in full, naming the generation in any error. */
+export function validateFiles(files: GenerationFiles, opts: ValidationOptions): ValidatedPair {
+  return namingGeneration(files.generation, () => validatePair(files, opts));
+}
+
+/** Runs a validation of generation `n`, adding the generation to an error that does not name it. */
+function namingGeneration<T>(n: number, validate: () => T): T {
   try {
-    return stagedKeyType === undefined ? validatePair(files, opts) : validateStagedPair(files, opts, stagedKeyType);
+    return validate();
   } catch (err) {
     if (err instanceof CertswapError && err.generation === undefined) {
-      throw new CertswapError(err.code, `generation ${files.generation}: ${err.message}`, {
-        generation: files.generation,
+      throw new CertswapError(err.code, `generation ${n}: ${err.message}`, {
+        generation: n,
         path: err.path,
         file: err.file,
         cause: err,

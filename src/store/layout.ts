@@ -1,5 +1,5 @@
 /**
- * Names and paths of the on-disk contract (see README "On-disk layout"). Tests, scripts and other
+ * Names and paths of the on-disk contract (docs/design.md, "On-disk layout"). Tests, scripts and other
  * tools rely on these names; nothing else in src/ spells them.
  *
  *   <dir>/generations/<n>/{cert.pem,key.pem[,ca.pem],.meta.json}

@@ -5,6 +5,9 @@
  */
 import { CertswapError, ErrorCodes, isCertswapError } from '../errors.js';
 import type { StoreContext } from './context.js';
+
+/** What a reader needs, and no more: the store's paths and a logger (no lock, no clock, no validation). */
+export type ReadContext = Pick<StoreContext, 'paths' | 'log'>;
 import { activeGeneration, readGenerationFiles, type GenerationFiles } from './generations.js';
 
 /** How often a read is retried when prune removes the generation between resolve and read. */
@@ -18,7 +21,7 @@ export type ActivePair = GenerationFiles;
  * (the store moved on twice in between), it resolves again. Raises CERTSWAP_NO_ACTIVE,
  * CERTSWAP_UNSAFE_STORE, CERTSWAP_INCOMPLETE_GENERATION.
  */
-export async function readActive(ctx: StoreContext): Promise<ActivePair> {
+export async function readActive(ctx: ReadContext): Promise<ActivePair> {
   for (let attempt = 1; ; attempt++) {
     const n = await activeGeneration(ctx.paths);
     if (n === null) throw new CertswapError(ErrorCodes.NO_ACTIVE, `nothing is active in ${ctx.paths.dir}`);

@@ -9,7 +9,8 @@ import { validateFiles } from './generations.js';
 import { DIR_MODE, StorePaths, provisionName } from './layout.js';
 import { makeDir, removeTree } from '../io/durable.js';
 import path from 'node:path';
-import { DEFAULT_LOCK_TIMEOUT_MS, acquireLock, type HeldLock } from '../io/lock.js';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../io/lock.js';
+import { type LockedContext, underLock } from './locked.js';
 import { checkStorePath, prepareStoreDir } from './store-path.js';
 import { stageLocked, type StageResult } from './ops/stage.js';
 import {
@@ -86,7 +87,7 @@ export class GenerationStore {
     return this.paths.dir;
   }
 
-  /** The directory of generation `n` (seed Task 2). */
+  /** The directory of generation `n`, whether or not it exists. */
   generationDir(n: number): string {
     return this.paths.generationDir(n);
   }
@@ -111,7 +112,7 @@ export class GenerationStore {
    */
   async stage(input: PairInput, opts: ValidationOptions = {}): Promise<StageResult> {
     const { pair, at } = this.validateInput(input, opts);
-    return this.locked('stage', () => stageLocked(this.ctx, pair, at));
+    return this.locked('stage', (ctx) => stageLocked(ctx, pair, at));
   }
 
   /**
@@ -121,7 +122,7 @@ export class GenerationStore {
    * validation codes, CERTSWAP_UNSAFE_STORE, CERTSWAP_BUSY.
    */
   async activate(n: number, opts: ActivateOptions = {}): Promise<SwitchResult> {
-    return this.locked('activate', () => activateLocked(this.ctx, n, opts));
+    return this.locked('activate', (ctx) => activateLocked(ctx, n, opts));
   }
 
   /**
@@ -130,11 +131,11 @@ export class GenerationStore {
    */
   async install(input: PairInput, opts: ValidationOptions & ActivateOptions = {}): Promise<InstallResult> {
     const { pair: validated, at } = this.validateInput(input, opts);
-    return this.locked('install', async () => {
+    return this.locked('install', async (ctx) => {
       // Refuse before staging what activation would refuse: a refused install leaves no trace.
-      await checkCanActivate(this.ctx);
-      const { generation, pair } = await stageLocked(this.ctx, validated, at);
-      return { ...(await activateLocked(this.ctx, generation, { trial: opts.trial }, pair)), staged: generation };
+      await checkCanActivate(ctx);
+      const { generation, pair } = await stageLocked(ctx, validated, at);
+      return { ...(await activateLocked(ctx, generation, { trial: opts.trial }, pair)), staged: generation };
     });
   }
 
@@ -162,7 +163,7 @@ export class GenerationStore {
 
   /** Confirms the activation on trial. Raises CERTSWAP_NO_TRIAL. */
   async commit(): Promise<{ generation: number }> {
-    return this.locked('commit', () => commitLocked(this.ctx));
+    return this.locked('commit', (ctx) => commitLocked(ctx));
   }
 
   /**
@@ -171,17 +172,17 @@ export class GenerationStore {
    * CERTSWAP_NO_ROLLBACK_TARGET, CERTSWAP_NO_SUCH_GENERATION, the validation codes.
    */
   async rollback(to?: number): Promise<RollbackResult> {
-    return this.locked('rollback', () => rollbackLocked(this.ctx, to));
+    return this.locked('rollback', (ctx) => rollbackLocked(ctx, to));
   }
 
   /** Removes all but the `keep` newest generations, never the active one or its rollback target. */
   async prune(keep = DEFAULT_KEEP): Promise<PruneResult> {
-    return this.locked('prune', () => pruneLocked(this.ctx, keep));
+    return this.locked('prune', (ctx) => pruneLocked(ctx, keep));
   }
 
   /** Start-up repair; idempotent. See recover.ts. */
   async recover(): Promise<RecoverResult> {
-    return this.locked('recover', () => recoverLocked(this.ctx));
+    return this.locked('recover', (ctx) => recoverLocked(ctx));
   }
 
   /** The activation on trial, if any. No lock. */
@@ -233,26 +234,13 @@ export class GenerationStore {
     }
   }
 
-  private async locked<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    let lock: HeldLock;
+  private async locked<T>(op: string, fn: (ctx: LockedContext) => Promise<T>): Promise<T> {
     try {
-      // Before the lock file is opened (it may be created): the path to it must be ours.
-      await checkStorePath(this.paths.dir, { create: false });
-      lock = await acquireLock(this.paths.lock, this.ctx.lockTimeoutMs);
-    } catch (err) {
-      throw toCertswapError(err, { path: this.paths.lock });
-    }
-    try {
-      // Again under the lock: what was checked at open() may have changed since (a long-lived
-      // agent), and the lock is what keeps our own writers still while we look.
-      await checkStorePath(this.paths.dir, { create: false });
-      return await fn();
+      return await underLock(this.ctx, fn);
     } catch (err) {
       const e = toCertswapError(err);
       this.ctx.log.warn({ event: op, code: e.code, generation: e.generation }, e.message);
       throw e;
-    } finally {
-      await lock.release().catch(() => undefined);
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The invariants of DESIGN.md as checks on a store directory, shared by the fault, crash and race
+ * The invariants of docs/design.md as checks on a store directory, shared by the fault, crash and race
  * suites. Reads the directory directly, not through the library under test.
  */
 import { expect } from 'chai';

@@ -51,7 +51,7 @@ export function renderMarkdown(cuts: Cut[], meta: { kernel: string; date: string
     '(k = 0: before the first; `done`: it ran to the end and reported success). Another process then writes and',
     'fsyncs an unrelated file on the same file system (committing the journal, as other processes on a device',
     'would), and power is cut: `xfs_io -x -c shutdown` without log flush, unmount, mount (btrfs: on a buffered',
-    'loop device whose backing xfs is shut down). After the remount the invariants of DESIGN.md are checked.',
+    'loop device whose backing xfs is shut down). After the remount the invariants of docs/design.md are checked.',
     '',
     'Outcomes: **old** nothing visible changed; **new** the operation is complete; **partial** (prune) some',
     'victims removed, each remaining generation whole; **TORN** no usable pair, a mismatched pair, or an',

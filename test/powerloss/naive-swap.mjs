@@ -1,4 +1,4 @@
-// The design certswap replaces (the seed story's AtomicSwap), as a baseline for the power-cut
+// The design certswap replaces (the naive two-rename swap), as a baseline for the power-cut
 // harness: fixed cert.pem/key.pem, pending files written without fsync, a backup copy, then
 // rename the certificate and rename the key, no directory fsync. `step(op, path)` is called after
 // every mutating call so that the harness can cut power there.

@@ -5,10 +5,8 @@
  */
 import path from 'node:path';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import writeFileAtomic from 'write-file-atomic';
 import { CertswapError, ErrorCodes, errnoCode } from '../../errors.js';
-import { fsyncDir } from '../../io/durable.js';
-import { fsOps } from '../../io/fs.js';
+import { fsyncDir, makeDir, replaceFile } from '../../io/durable.js';
 import { readInputFile } from '../../io/input.js';
 import { DIR_MODE, KEY_MODE, PUBLIC_FILE_MODE } from '../../store/layout.js';
 import { EKU_OIDS, type ExtendedKeyUsage } from '../../pki/eku.js';
@@ -93,9 +91,15 @@ export class LocalCaProvisioner implements Provisioner {
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
-    await fsOps.mkdir(this.opts.caDir, DIR_MODE).catch((err: unknown) => {
-      if (errnoCode(err) !== 'EEXIST') throw err;
-    });
+    // The CA's directory must outlive a power cut with the files in it: its parent is fsynced.
+    const made = await makeDir(this.opts.caDir, DIR_MODE).then(
+      () => true,
+      (err: unknown) => {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+        return false;
+      },
+    );
+    if (made) await fsyncDir(path.dirname(this.opts.caDir));
     const keys = (await subtle.generateKey(CA_KEY, true, ['sign', 'verify'])) as CryptoKeyPair;
     const name = 'CN=certswap local CA';
     const cert = await lib.X509CertificateGenerator.create({
@@ -114,15 +118,13 @@ export class LocalCaProvisioner implements Provisioner {
       ],
     });
     const certPem = `${cert.toString('pem')}\n`;
-    // write-file-atomic writes a temporary file, fsyncs it and renames it into place, with the
-    // final mode from the start; the directory fsync after it makes both names durable. The key
-    // is written first: a CA certificate without its key would be unusable after a crash.
-    await writeFileAtomic(this.caKeyPath, pemEncode('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey)), {
-      mode: KEY_MODE,
-      fsync: true,
-    });
-    await writeFileAtomic(this.caCertPath, certPem, { mode: PUBLIC_FILE_MODE, fsync: true });
-    await fsyncDir(this.opts.caDir);
+    // Through the durable module (a temporary file with its final mode from the start, fsynced,
+    // renamed into place, the directory fsynced), so the fault-injection and crash suites see
+    // these writes too. The key goes first: a CA certificate without its key would be unusable
+    // after a crash, while a key without its certificate is replaced by a new CA at the next start.
+    const keyPem = pemEncode('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey));
+    await replaceFile(this.caKeyPath, Buffer.from(keyPem), KEY_MODE);
+    await replaceFile(this.caCertPath, Buffer.from(certPem), PUBLIC_FILE_MODE);
     return { certPem, cert, key: keys.privateKey };
   }
 

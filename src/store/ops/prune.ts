@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { CertswapError, ErrorCodes } from '../../errors.js';
 import { removeTrees, renameAllDurable } from '../../io/durable.js';
-import type { StoreContext } from '../context.js';
+import type { LockedContext } from '../locked.js';
 import { activeGeneration, listGenerations } from '../generations.js';
 import { readHighwater, recordHighwater } from '../records/highwater.js';
 import { readHistory, rollbackTargetOf } from '../records/history.js';
@@ -41,7 +41,7 @@ export interface PruneResult {
  *    would leave an incomplete generations/<n> after a crash).
  * 5. Remove the trash directories. Not made durable: if lost, they are leftovers for step 1.
  */
-export async function pruneLocked(ctx: StoreContext, keep = DEFAULT_KEEP): Promise<PruneResult> {
+export async function pruneLocked(ctx: LockedContext, keep = DEFAULT_KEEP): Promise<PruneResult> {
   if (!isKeep(keep)) {
     throw new CertswapError(ErrorCodes.BAD_ARGUMENT, `keep must be a whole number from 0 to ${MAX_KEEP}, not ${keep}`);
   }

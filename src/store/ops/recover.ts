@@ -12,6 +12,7 @@ import {
 } from '../../errors.js';
 import { removeDurable, replaceSymlink } from '../../io/durable.js';
 import { validationAt, type StoreContext } from '../context.js';
+import type { LockedContext } from '../locked.js';
 import {
   listGenerations,
   readCurrentLink,
@@ -80,7 +81,7 @@ function isStoreProblem(err: unknown): err is CertswapError & { code: CertswapCo
  * non-directories in generations/) are reported, never removed, and nothing outside the store
  * is followed or touched. Every report carries a code; the CLI exits 1 when there is any.
  */
-export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
+export async function recoverLocked(ctx: LockedContext): Promise<RecoverResult> {
   const result: RecoverResult = {
     leftoversRemoved: [],
     trialRolledBack: null,
@@ -217,7 +218,7 @@ export async function recoverLocked(ctx: StoreContext): Promise<RecoverResult> {
  * marker is kept and the state reported. The marker goes last, once the way back is durable.
  */
 async function endTrial(
-  ctx: StoreContext,
+  ctx: LockedContext,
   trial: Trial,
   report: (code: ErrorCode, message: string) => void,
 ): Promise<{ from: number; to: number | null } | null> {

@@ -7,7 +7,7 @@ import { CertswapError } from '../../errors.js';
 import { settleAll } from '../../io/concurrency.js';
 import { stagedDigests } from '../records/meta.js';
 import { fsyncDir, makeDir, removeTree, renameDurable, writeNewFile } from '../../io/durable.js';
-import type { StoreContext } from '../context.js';
+import type { LockedContext } from '../locked.js';
 import { readGenerationFilesFrom } from '../generations.js';
 import { nextGeneration } from '../records/highwater.js';
 import {
@@ -49,7 +49,7 @@ export interface StageResult {
  *    Only after the fsync is it reported.
  * On any failure the staging directory is removed (and if we die first, recover removes it).
  */
-export async function stageLocked(ctx: StoreContext, pair: ValidatedPair, stagedAt: Date): Promise<StageResult> {
+export async function stageLocked(ctx: LockedContext, pair: ValidatedPair, stagedAt: Date): Promise<StageResult> {
   await ensureGenerationsDir(ctx.paths);
   const staging = path.join(ctx.paths.generations, stagingName());
   await makeDir(staging, DIR_MODE); // 2

@@ -4,7 +4,8 @@
  */
 import { CertswapError, ErrorCodes, isCertswapError } from '../../errors.js';
 import { removeDurable, replaceSymlink } from '../../io/durable.js';
-import { validationAt, type StoreContext } from '../context.js';
+import { validationAt } from '../context.js';
+import type { LockedContext } from '../locked.js';
 import { activeGeneration, validateGeneration } from '../generations.js';
 import { readHistory, recordActivation, rollbackTargetOf, type Activation } from '../records/history.js';
 import { linkTargetFor } from '../layout.js';
@@ -53,7 +54,7 @@ export interface ActivateOptions {
  *    marker just written is removed, so a reported failure changes nothing (I3).
  */
 export async function switchTo(
-  ctx: StoreContext,
+  ctx: LockedContext,
   target: number,
   outgoing: number | null,
   history: Activation[],
@@ -76,7 +77,7 @@ export async function switchTo(
  * removed first: it must be gone before anything is activated, or a later recover would take
  * the marker for a live trial of that generation.
  */
-async function refuseIfTrialPending(ctx: StoreContext, active: number | null, pending: Trial | null): Promise<void> {
+async function refuseIfTrialPending(ctx: LockedContext, active: number | null, pending: Trial | null): Promise<void> {
   if (pending && pending.generation !== active) {
     await clearTrial(ctx.paths);
   } else if (pending) {
@@ -92,7 +93,7 @@ async function refuseIfTrialPending(ctx: StoreContext, active: number | null, pe
  * Raises what activate would raise about the store itself (CERTSWAP_UNSAFE_STORE for a `current`
  * that is not ours, CERTSWAP_TRIAL_PENDING), so that install can refuse before it stages anything.
  */
-export async function checkCanActivate(ctx: StoreContext): Promise<void> {
+export async function checkCanActivate(ctx: LockedContext): Promise<void> {
   await refuseIfTrialPending(ctx, await activeGeneration(ctx.paths), await readTrial(ctx.paths));
 }
 
@@ -104,7 +105,7 @@ export async function checkCanActivate(ctx: StoreContext): Promise<void> {
  * 4. Switch (switchTo: record the rollback target, the trial if any, then the one rename).
  */
 export async function activateLocked(
-  ctx: StoreContext,
+  ctx: LockedContext,
   n: number,
   opts: ActivateOptions = {},
   justStaged?: ValidatedPair,
@@ -146,7 +147,7 @@ export async function activateLocked(
  *    fails, the rollback itself stands and is reported as done: the marker is stale (it names a
  *    generation that is no longer active) and is removed before the next activation.
  */
-export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<RollbackResult> {
+export async function rollbackLocked(ctx: LockedContext, to?: number): Promise<RollbackResult> {
   const active = await activeGeneration(ctx.paths);
   if (active === null)
     throw new CertswapError(ErrorCodes.NO_ACTIVE, 'nothing is active: there is nothing to roll back');
@@ -197,7 +198,7 @@ export async function rollbackLocked(ctx: StoreContext, to?: number): Promise<Ro
 }
 
 /** Removes the trial marker once the way back is durable; a failure leaves only a stale marker. */
-export async function endTrialMarker(ctx: StoreContext): Promise<void> {
+export async function endTrialMarker(ctx: LockedContext): Promise<void> {
   await clearTrial(ctx.paths).catch((err: unknown) => {
     ctx.log.warn(
       { event: 'trial', code: (err as { code?: string }).code },
@@ -210,7 +211,7 @@ export async function endTrialMarker(ctx: StoreContext): Promise<void> {
  * Confirms the trial of the active generation: removes the marker durably, after which neither
  * rollback nor recover returns to the old generation on their own. Raises CERTSWAP_NO_TRIAL.
  */
-export async function commitLocked(ctx: StoreContext): Promise<{ generation: number }> {
+export async function commitLocked(ctx: LockedContext): Promise<{ generation: number }> {
   const trial = await readTrial(ctx.paths);
   const active = await activeGeneration(ctx.paths);
   if (trial === null || trial.generation !== active) {

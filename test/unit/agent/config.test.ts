@@ -8,8 +8,8 @@ import { tempDir } from '../../helpers/tmp.js';
 import { expectCode } from '../../helpers/expect-code.js';
 
 describe('agent configuration', () => {
-  it("accepts the README's example configurations as they are printed", async () => {
-    const readme = await fse.readFile(path.join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+  it("accepts the agent docs' example configurations as they are printed", async () => {
+    const readme = await fse.readFile(path.join(import.meta.dirname, '..', '..', '..', 'docs', 'agent.md'), 'utf8');
     const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
       .map((m) => m[1]!)
       .filter((b) => /^certificates:/m.test(b));
