@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Bundles the CLI (dist/cli/main.js and the library modules it imports) into one CommonJS file,
-// dist/cli/certswap.cjs, the `certswap` executable. Why: on Node 20 the ESM loader costs about
-// 1 ms per module to resolve and link; the CLI's ~30 modules made `certswap status` 1.6x the
-// start-up of `node -e 0`, the single CommonJS file 1.3x (npm run bench, section 4). Packages
+// dist/cli/certswap.cjs, the `certswap` executable. Why: on Node 20 the ESM loader resolves and
+// links each module separately, and the CLI imports some 50; one CommonJS file starts measurably
+// faster (docs/performance.md, start-up). Packages
 // from node_modules stay external (fs-ext is a native addon; pino and @peculiar/x509 are loaded
 // lazily, only by the commands that need them).
 import { build } from 'esbuild';

@@ -156,8 +156,8 @@ export async function removeTree(dir: string | Buffer): Promise<void> {
 /**
  * Removes many trees that are out of the contract (trash directories), with blocking calls,
  * yielding to the event loop every `batch` trees; `onError` is told of a tree that could not be
- * removed, and the rest go on. (Pruning 10,000 generations: 1.5-1.9 s through the thread pool on
- * the bench machine, about 1.3 s this way; npm run bench, section 6.)
+ * removed, and the rest go on. (Faster than the thread pool for thousands of small trees:
+ * docs/performance.md, prune at scale.)
  */
 export async function removeTrees(
   dirs: string[],

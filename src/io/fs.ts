@@ -186,9 +186,9 @@ export const fsOps = {
 
 /**
  * The same calls made with blocking system calls on the main thread. Each async call above costs
- * a round trip through libuv's thread pool (about 50 us on the bench machine, against 2 us for
- * the call itself), and an activation makes about 25 of them in sequence; with blocking calls the
- * library comes within reach of the C floor (npm run bench). The price is that the event loop
+ * a round trip through libuv's thread pool, many times the call itself, and an activation makes
+ * some 25 of them in sequence; with blocking calls the library comes within reach of the C floor
+ * (docs/performance.md has the figures). The price is that the event loop
  * waits through every fsync. Right for the CLI and for an agent whose loop has nothing else to
  * do meanwhile; wrong for a server that handles requests in the same process.
  */

@@ -63,9 +63,9 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
   }
   const now = ctx.now();
   const skew = ctx.validation.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
-  // One small file per generation, read with blocking calls in batches: at 10,000 generations,
-  // async reads cost a thread-pool round trip per call (about 1 s in all), blocking ones about
-  // 0.1 s. The event loop gets a turn after each batch.
+  // One small file per generation, read with blocking calls in batches: at 10,000 generations a
+  // thread-pool round trip per call costs ten times the reads themselves (docs/performance.md).
+  // The event loop gets a turn after each batch.
   const generations: GenerationStatus[] = [];
   for (const id of await listGenerations(ctx.paths)) {
     if (generations.length > 0 && generations.length % BATCH === 0) await new Promise((r) => setImmediate(r));
