@@ -152,11 +152,8 @@ export const fsOps = {
   readSmallSync(path: string, maxBytes: number, check?: (st: fs.Stats) => void): Buffer | null {
     let fd: number;
     try {
-      // O_NONBLOCK: a FIFO planted at the name opens at once and is refused below, never read.
-      fd = fs.openSync(
-        path,
-        fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY,
-      );
+      // The flags of every bounded read (O_UNTRUSTED_READ, bounded-read.ts), with a link refused.
+      fd = fs.openSync(path, O_UNTRUSTED_READ | fs.constants.O_NOFOLLOW);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -269,5 +266,12 @@ export function closeInBackground(fd: number): void {
 }
 
 export const O = fs.constants;
+
+/**
+ * How a file someone else may have put in place is opened for reading (bounded-read.ts, and
+ * readSmallSync): O_NONBLOCK, so a FIFO opens at once (and is refused from fstat) instead of
+ * waiting for a writer; O_NOCTTY, so a terminal never becomes ours.
+ */
+export const O_UNTRUSTED_READ = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY;
 export type Stats = fs.Stats;
 export type Dirent = fs.Dirent;

@@ -3,7 +3,8 @@
  * not hang us, a 1 GiB sparse file must not be read, a directory must be named as such.
  */
 import { CertswapError, ErrorCodes, errnoCode, isErrorCode, type FileRole } from '../errors.js';
-import { closeInBackground, fsOps, O, type Stats } from './fs.js';
+import type { Stats } from './fs.js';
+import { readBounded } from './bounded-read.js';
 import { MAX_INPUT_BYTES, type PairInput } from '../pki/validate.js';
 
 const REASONS: Record<string, string> = {
@@ -25,11 +26,16 @@ export async function readInputFile(
   role: FileRole,
   opts: { noFollow?: boolean; check?: (st: Stats) => void } = {},
 ): Promise<Buffer> {
-  let fd: number;
   try {
-    // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer appears.
-    fd = await fsOps.open(file, O.O_RDONLY | O.O_NONBLOCK | O.O_NOCTTY | (opts.noFollow ? O.O_NOFOLLOW : 0));
+    return await readBounded(file, {
+      maxBytes: MAX_INPUT_BYTES,
+      noFollow: opts.noFollow ?? false,
+      ...(opts.check ? { check: opts.check } : {}),
+      notRegular: (st) => notFile(role, file, st.isDirectory() ? 'is a directory' : 'is not a regular file'),
+      tooLarge: () => tooLarge(role, file),
+    });
   } catch (err) {
+    if (err instanceof CertswapError) throw err;
     const errno = errnoCode(err);
     const code = errno !== undefined && isErrorCode(errno) ? errno : ErrorCodes.INTERNAL;
     throw new CertswapError(code, `${role} ${file}: ${REASONS[code] ?? (err as Error).message}`, {
@@ -38,31 +44,6 @@ export async function readInputFile(
       syscall: 'open',
       cause: err,
     });
-  }
-  try {
-    const st = await fsOps.fstat(fd);
-    opts.check?.(st);
-    if (st.isDirectory()) throw notFile(role, file, 'is a directory');
-    if (!st.isFile()) throw notFile(role, file, 'is not a regular file');
-    if (st.size > MAX_INPUT_BYTES) throw tooLarge(role, file);
-    // Sized by fstat plus one byte, so that EOF is seen in the same buffer; a file that grew
-    // since fstat gets a bigger buffer, up to one byte past the cap, which is then refused.
-    let buf = Buffer.allocUnsafe(st.size + 1);
-    let len = 0;
-    for (;;) {
-      if (len === buf.length) {
-        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_INPUT_BYTES + 1));
-        buf.copy(bigger, 0, 0, len);
-        buf = bigger;
-      }
-      const n = await fsOps.read(fd, buf, len, buf.length - len);
-      if (n === 0) break;
-      len += n;
-      if (len > MAX_INPUT_BYTES) throw tooLarge(role, file);
-    }
-    return buf.subarray(0, len);
-  } finally {
-    closeInBackground(fd);
   }
 }
 
