@@ -1,8 +1,7 @@
 /*
  * The floor: the system calls certswap's activate and install make, issued from C with nothing
  * else (no runtime, no thread pool, no parsing), timed per operation. `npm run bench` compares
- * the library against it; `strace -f -c` of both shows the calls match (bench/README in the
- * docs/performance.md).
+ * the library against it; `strace -f -c` of both shows the calls match (docs/performance.md).
  *
  *   floor minimal  DIR N          symlink + rename + fsync(dir): the textbook atomic switch
  *   floor activate DIR N          what activate does: lock, read current/.history/.trial, read the

@@ -2,7 +2,7 @@
  * The PEM framing src/pki/pem.ts had before its linear rewrite, unchanged but for line wrapping: the
  * "before" of section 8. Its lazy `[\s\S]*?` rescans to the end of the input from every BEGIN
  * line, and /=+$/ in its base64 check is quadratic on a run of `=` followed by anything else.
- * test/pem.test.ts holds its own copy as the reference oracle, so that the unit test does not
+ * test/unit/pki/pem.test.ts holds its own copy as the reference oracle, so that the unit test does not
  * depend on the bench.
  */
 import { CertswapError, ErrorCodes, type FileRole } from '../src/errors.js';

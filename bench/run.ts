@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every figure issue 6 asks for, and PEM framing under hostile input (section 8),
+ * `npm run bench`: the performance figures of docs/performance.md, and PEM framing under hostile input (section 8),
  * measured in one run on this machine, each as a median and p99 over its repetitions with its
  * ratio to a baseline measured in the same run.
  * Prints a table and writes bench/results.json. Not part of `npm test`.

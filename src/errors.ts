@@ -34,6 +34,8 @@ export const ErrorCodes = {
   NO_VALID_GENERATION: 'CERTSWAP_NO_VALID_GENERATION',
   UNSAFE_STORE: 'CERTSWAP_UNSAFE_STORE',
   CORRUPT_STORE: 'CERTSWAP_CORRUPT_STORE',
+  /** The files stage read back from disk differ from what it wrote: the disk or file system is failing. */
+  READBACK_MISMATCH: 'CERTSWAP_READBACK_MISMATCH',
   BUSY: 'CERTSWAP_BUSY',
   TRIAL_PENDING: 'CERTSWAP_TRIAL_PENDING',
   NO_TRIAL: 'CERTSWAP_NO_TRIAL',

@@ -10,6 +10,7 @@ export type { StoreStatus, GenerationStatus, StatusProblem } from './store/ops/s
 export type { ActivePair } from './store/read-active.js';
 export type { CertInfo } from './pki/cert-info.js';
 export type { Log } from './store/context.js';
+export type { StorePaths } from './store/layout.js';
 export {
   CertswapError,
   ErrorCodes,

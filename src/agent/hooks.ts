@@ -5,7 +5,8 @@
  * pair, which is valid but not the one the store says is active.
  */
 import { CertswapError, ErrorCodes } from '../errors.js';
-import { readStateFile } from '../store/records/state-file.js';
+import { readBounded } from '../io/bounded-read.js';
+import { untrustedFileProblem } from '../io/ownership.js';
 import type { Clock } from './clock.js';
 import { describeFailure, runCommand } from './exec.js';
 
@@ -26,11 +27,23 @@ async function once(h: HookOptions, event: HookEvent, env: Record<string, string
     if (failure) throw new CertswapError(ErrorCodes.HOOK_FAILED, `hook ${h.command[0]}: ${failure}`);
   }
   if (h.pidFile) {
+    const file = h.pidFile;
     let text: string;
     try {
-      // Read like a file of the store (a regular file, root's or ours, writable by no one else):
-      // whoever can write a pid file can make root signal any process.
-      text = (await readStateFile(h.pidFile, 64))?.trim() ?? '';
+      // Only a file root or we wrote (io/ownership.ts): whoever can write a pid file can make root
+      // signal any process. Read without following a link, without blocking, bounded.
+      const refuse = (problem: string): Error => new Error(`${file} ${problem}`);
+      const data = await readBounded(file, {
+        maxBytes: 64,
+        noFollow: true,
+        check: (st) => {
+          const problem = untrustedFileProblem(st);
+          if (problem !== null) throw refuse(problem);
+        },
+        notRegular: () => refuse('is not a regular file'),
+        tooLarge: () => refuse('is larger than a pid file'),
+      });
+      text = data.toString('latin1').trim();
     } catch (err) {
       throw new CertswapError(ErrorCodes.HOOK_FAILED, `hook: pid file refused: ${(err as Error).message}`, {
         path: h.pidFile,

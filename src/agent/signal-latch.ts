@@ -1,6 +1,6 @@
 /**
  * Catching the agent's signals from its first instruction. The agent's own handlers can only be
- * installed once its modules are loaded and its configuration read (~150 ms); until then a
+ * installed once its modules are loaded and its configuration read; until then a
  * SIGHUP (systemd's ExecReload, sent as soon as the unit has started) or a SIGTERM would kill it
  * with the default action. The CLI installs a latch first thing; the agent takes over with its
  * own handlers, then replays what the latch caught.

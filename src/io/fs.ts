@@ -144,10 +144,11 @@ export const fsOps = {
   lstat: (path: string): Promise<fs.Stats> => fs.promises.lstat(path),
   stat: (path: string): Promise<fs.Stats> => fs.promises.stat(path),
   /**
-   * Reads a small regular file with blocking calls, never following a symlink and never reading
-   * anything but a regular file; null if it does not exist.
-   * Only for status over many generations, where thread-pool round trips would cost more than the
-   * reads (status yields to the event loop between batches).
+   * The blocking twin of readBounded (bounded-read.ts), with its rule: the same open flags, then
+   * `check`, a regular file, within `maxBytes` (else EFBIG), before a byte is read; a link at the
+   * name is refused; null if it does not exist. It lives here because it makes blocking calls
+   * directly. Only for status over many generations, where thread-pool round trips would cost
+   * more than the reads (status yields to the event loop between batches).
    */
   readSmallSync(path: string, maxBytes: number, check?: (st: fs.Stats) => void): Buffer | null {
     let fd: number;
@@ -160,15 +161,20 @@ export const fsOps = {
     }
     try {
       const st = fs.fstatSync(fd);
-      if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL', path });
       check?.(st);
-      const buf = Buffer.allocUnsafe(maxBytes);
+      if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EINVAL', path });
+      const tooLarge = (): Error =>
+        Object.assign(new Error(`${path} is larger than ${maxBytes} bytes`), { code: 'EFBIG', path });
+      if (st.size > maxBytes) throw tooLarge();
+      // One byte more than allowed, to see a file that grew since the fstat.
+      const buf = Buffer.allocUnsafe(st.size + 1);
       let len = 0;
-      while (len < maxBytes) {
-        const n = fs.readSync(fd, buf, len, maxBytes - len, null);
+      while (len < buf.length) {
+        const n = fs.readSync(fd, buf, len, buf.length - len, null);
         if (n === 0) break;
         len += n;
       }
+      if (len > maxBytes || len > st.size) throw tooLarge();
       return buf.subarray(0, len);
     } finally {
       fs.closeSync(fd);
@@ -184,7 +190,7 @@ export const fsOps = {
 /**
  * The same calls made with blocking system calls on the main thread. Each async call above costs
  * a round trip through libuv's thread pool, many times the call itself, and an activation makes
- * some 25 of them in sequence; with blocking calls the library comes within reach of the C floor
+ * dozens of them in sequence; with blocking calls the library comes within reach of the C floor
  * (docs/performance.md has the figures). The price is that the event loop
  * waits through every fsync. Right for the CLI and for an agent whose loop has nothing else to
  * do meanwhile; wrong for a server that handles requests in the same process.

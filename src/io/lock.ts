@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CertswapError, ErrorCodes, errnoCode } from '../errors.js';
 import { fsOps, O } from './fs.js';
+import { untrustedFileProblem } from './ownership.js';
 import { STATE_FILE_MODE } from '../store/layout.js';
 
 const require = createRequire(import.meta.url);
@@ -48,17 +49,13 @@ export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT
   const deadline = Date.now() + timeoutMs;
   let wait = 2;
   try {
-    const st = await fsOps.fstat(fd);
     // Anything but our own file, with one name: a hard link to another file (or a file another
     // user can open) lets whoever can open that file hold our lock for ever.
-    const self = process.geteuid?.() ?? 0;
-    if (!st.isFile() || st.nlink !== 1 || (st.uid !== self && st.uid !== 0) || (st.mode & 0o022) !== 0) {
-      throw new CertswapError(
-        ErrorCodes.UNSAFE_STORE,
-        `${file} is not a lock file of ours ` +
-          '(a regular file with one link, ours, writable by no one else); move it away',
-        { path: file },
-      );
+    const problem = untrustedFileProblem(await fsOps.fstat(fd));
+    if (problem !== null) {
+      throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${file} ${problem}: not a lock file of ours; move it away`, {
+        path: file,
+      });
     }
     for (;;) {
       try {

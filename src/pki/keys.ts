@@ -4,7 +4,7 @@
  * writes it (0600) into the staging generation: no provisioner writes a key to disk.
  *
  * @peculiar/x509 is loaded here, lazily, and only when a certificate or CSR is built: importing it
- * costs about 200 ms, which no read-only command should pay.
+ * costs more than a whole read-only command (docs/performance.md), which none of them should pay.
  */
 import { webcrypto } from 'node:crypto';
 

@@ -207,7 +207,7 @@ export function validatePair(input: PairInput, opts: ValidationOptions = {}): Va
  * Validates a generation whose cert.pem and key.pem are, byte for byte, the ones validated when
  * it was staged (the caller has compared their SHA-256 with the digests recorded then, in
  * .meta.json). That the key matches the certificate was proven at staging and cannot have
- * changed, so the key is not parsed again (that is half of a validation's cost), nor the CA
+ * changed, so the key is not parsed again (the costlier half of a validation), nor the CA
  * bundle (it was written in canonical form); everything that can change with time or with the
  * options (dates, chain, name, EKU, trust) is checked as usual. Damage to either file changes its
  * digest, and the caller falls back to validatePair.
@@ -224,11 +224,6 @@ export function validateStagedPair(input: PairInput, opts: ValidationOptions, st
   return out;
 }
 
-/**
- * What both validations check of the certificates after the chain's order and the key: the
- * dates, the remaining lifetime, the name, the usages, the trust anchor. Returns the leaf's
- * summary.
- */
 /** Each certificate of the chain was issued by the next: the leaf first, then each issuer in turn. */
 function checkChainOrder(chain: X509Certificate[], certFile: string | undefined): void {
   for (let i = 0; i + 1 < chain.length; i++) {
@@ -243,6 +238,11 @@ function checkChainOrder(chain: X509Certificate[], certFile: string | undefined)
   }
 }
 
+/**
+ * What both validations check of the certificates after the chain's order and the key: the
+ * dates, the remaining lifetime, the name, the usages, the trust anchor. Returns the leaf's
+ * summary.
+ */
 function checkCertificates(
   chain: X509Certificate[],
   keyType: string,

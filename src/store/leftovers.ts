@@ -6,7 +6,7 @@
  * operation of ours that takes the lock is in flight.
  */
 import path from 'node:path';
-import { ErrorCodes, errnoCode } from '../errors.js';
+import { type ErrorCode, errnoCode, toCertswapError } from '../errors.js';
 import { fsOps } from '../io/fs.js';
 import { removeTree } from '../io/durable.js';
 import { generationsDirExists } from './store-path.js';
@@ -15,7 +15,7 @@ import { PROVISION_PREFIX, STAGING_PREFIX, TRASH_PREFIX, isTempEntry, type Store
 export interface Leftovers {
   removed: string[];
   /** Leftovers that could not be removed, with the error: the rest were removed all the same. */
-  failed: Array<{ path: string; code: string; message: string }>;
+  failed: Array<{ path: string; code: ErrorCode; message: string }>;
 }
 
 /** Names as bytes: a leftover's name need not be UTF-8, and as a string it would name nothing. */
@@ -62,7 +62,7 @@ export async function clearLeftovers(paths: StorePaths): Promise<Leftovers> {
     } catch (err) {
       out.failed.push({
         path: path.join(dir, name.toString()),
-        code: errnoCode(err) ?? ErrorCodes.INTERNAL,
+        code: toCertswapError(err).code,
         message: (err as Error).message,
       });
     }

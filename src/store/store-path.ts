@@ -20,30 +20,20 @@ import { CertswapError, ErrorCodes, errnoCode } from '../errors.js';
 import { fsOps, type Stats } from '../io/fs.js';
 import { fsyncDir, makeDir } from '../io/durable.js';
 import { DIR_MODE, type StorePaths } from './layout.js';
+import {
+  isTrustedOwner,
+  modeOf,
+  self as selfUid,
+  untrustedDirProblem,
+  untrustedFileProblem,
+  writableByOthers,
+} from '../io/ownership.js';
 
 /** Symbolic links followed on the way to the store before the path is refused (as the kernel's ELOOP). */
 const MAX_LINKS = 40;
 
-/** Whose directories and links may lie on the path: root's and ours. */
-function trusted(uid: number, self: number): boolean {
-  return uid === 0 || uid === self;
-}
-
-/**
- * Writable by anyone but its owner: group or others. The group bits are what an access ACL's mask
- * shows, so a directory that an ACL lets another user write is refused too, and no group is
- * exempt (containers run users in group 0).
- */
-function writableByOthers(st: Stats): boolean {
-  return (st.mode & 0o022) !== 0;
-}
-
 function unsafe(where: string, message: string): CertswapError {
   return new CertswapError(ErrorCodes.UNSAFE_STORE, message, { path: where });
-}
-
-function modeOf(st: Stats): string {
-  return (st.mode & 0o7777).toString(8).padStart(4, '0');
 }
 
 async function lstatOrNull(p: string): Promise<Stats | null> {
@@ -91,7 +81,7 @@ function components(p: string): string[] {
  * store is missing and `create` is false.
  */
 export async function checkStorePath(dir: string, opts: StoreDirCheck): Promise<string> {
-  const self = process.geteuid?.() ?? 0;
+  const self = selfUid();
   // A relative path starts at the working directory, which the kernel keeps as a real path.
   let rest = components(path.isAbsolute(dir) ? dir : `${process.cwd()}/${dir}`);
   // `cur` is always a real path: each component was lstat'ed as a real directory before it was
@@ -107,7 +97,7 @@ export async function checkStorePath(dir: string, opts: StoreDirCheck): Promise<
       rest = rest.slice(1);
       continue;
     }
-    if (!trusted(st.uid, self))
+    if (!isTrustedOwner(st.uid))
       throw unsafe(
         cur,
         `${cur} belongs to uid ${st.uid}: a directory above the store must belong to root or to this user`,
@@ -134,7 +124,7 @@ export async function checkStorePath(dir: string, opts: StoreDirCheck): Promise<
       await makeDirDurable(next);
       child = await fsOps.lstat(next);
     }
-    if (writableByOthers(st) && !trusted(child.uid, self)) {
+    if (writableByOthers(st) && !isTrustedOwner(child.uid)) {
       throw unsafe(
         next,
         `${next} belongs to uid ${child.uid} and sits in ${cur}, ` +
@@ -144,7 +134,7 @@ export async function checkStorePath(dir: string, opts: StoreDirCheck): Promise<
     if (child.isSymbolicLink()) {
       if (rest.length === 1)
         throw unsafe(next, `${next} is a symbolic link: give the store's real directory (a link can be repointed)`);
-      if (!trusted(child.uid, self))
+      if (!isTrustedOwner(child.uid))
         throw unsafe(
           next,
           `${next} is a symbolic link owned by uid ${child.uid}, who could repoint it; refusing to follow it`,
@@ -188,32 +178,22 @@ export async function prepareStoreDir(dir: string, create: boolean): Promise<str
  * never a link), owned by us or root, writable by nobody else. Raises CERTSWAP_UNSAFE_STORE.
  */
 export function checkLayoutDir(st: Stats, where: string, extra: { generation?: number } = {}): void {
-  const self = process.geteuid?.() ?? 0;
-  let problem: string | null = null;
-  if (st.isSymbolicLink()) problem = 'is a symbolic link, not a directory';
-  else if (!st.isDirectory()) problem = 'is not a directory';
-  else if (!trusted(st.uid, self)) problem = `belongs to uid ${st.uid}`;
-  else if ((st.mode & 0o022) !== 0) problem = `is writable by group or others (mode ${modeOf(st)})`;
-  if (problem !== null)
+  const problem = untrustedDirProblem(st);
+  if (problem !== null) {
     throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${where} ${problem}`, { path: where, ...extra });
+  }
 }
 
 /**
  * What a file of the layout must be (fstat of the descriptor opened without following links):
- * a regular file with one name, owned by us or root, writable by nobody else. Raises
- * CERTSWAP_UNSAFE_STORE.
+ * a regular file with one name, owned by us or root, writable by nobody else (io/ownership.ts).
+ * Raises CERTSWAP_UNSAFE_STORE.
  */
 export function checkLayoutFile(st: Stats, where: string, extra: { generation?: number } = {}): void {
-  const self = process.geteuid?.() ?? 0;
-  let problem: string | null = null;
-  if (!st.isFile()) problem = st.isDirectory() ? 'is a directory, not a file' : 'is not a regular file';
-  else if (!trusted(st.uid, self)) problem = `belongs to uid ${st.uid}`;
-  else if ((st.mode & 0o022) !== 0) problem = `is writable by group or others (mode ${modeOf(st)})`;
-  // certswap creates every file with O_EXCL and only renames it: a second name is a hard link
-  // someone made, to a file that may live (and be read or changed) outside the store.
-  else if (st.nlink !== 1) problem = `has ${st.nlink} names (a hard link was made to it)`;
-  if (problem !== null)
+  const problem = untrustedFileProblem(st);
+  if (problem !== null) {
     throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${where} ${problem}`, { path: where, ...extra });
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { makePair, DAY_MS } from '../helpers/certs.js';
 import { storeDir } from '../helpers/tmp.js';
 import { snapshot } from '../helpers/snapshot.js';
 import { expectCode } from '../helpers/expect-code.js';
+import { fsOps } from '../../src/io/fs.js';
 
 async function openStore(opts: StoreOptions = {}): Promise<GenerationStore> {
   return GenerationStore.open(await storeDir(), opts);
@@ -93,6 +94,33 @@ describe('GenerationStore', () => {
   });
 
   describe('stage and activate', () => {
+    it('refuses, and leaves nothing, when the bytes read back differ from those written (a failing disk)', async () => {
+      const store = await openStore();
+      await store.install(await makePair());
+      const before = await snapshot(store.dir);
+      const read = fsOps.read;
+      // The disk returns one wrong byte for the first file read back from a staging directory.
+      let corrupted = false;
+      fsOps.read = async (fd, buf, offset, length) => {
+        const n = await read(fd, buf, offset, length);
+        if (!corrupted && n > 0) {
+          corrupted = true;
+          buf[offset] = buf[offset]! ^ 0xff;
+        }
+        return n;
+      };
+      try {
+        const pair = await makePair();
+        corrupted = true; // not while the input is validated: only once stage reads back
+        const stage = store.stage(pair);
+        corrupted = false;
+        await expectCode(stage, ErrorCodes.READBACK_MISMATCH, /read back differ/);
+      } finally {
+        fsOps.read = read;
+      }
+      expect(await snapshot(store.dir)).to.deep.equal(before);
+    });
+
     it('stages without activating, then activates', async () => {
       const store = await openStore();
       await store.install(await makePair());

@@ -1,6 +1,6 @@
 /**
- * prune: delete old generations, never the active one and never its rollback target (I5).
- * Runs with the store lock held.
+ * prune: delete old generations, never the active one and never its rollback target (I5, in
+ * docs/design.md with the steps below). Takes a LockedContext: runs with the store lock held.
  */
 import path from 'node:path';
 import { CertswapError, ErrorCodes } from '../../errors.js';

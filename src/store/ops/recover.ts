@@ -1,6 +1,7 @@
 /**
  * recover: idempotent start-up repair. Run it before anything else after a crash or reboot; it is
- * safe to run at any time, and running it twice does nothing the second time.
+ * safe to run at any time, and running it twice does nothing the second time. The invariants cited
+ * (I3, I4) and the steps are docs/design.md's, "recover".
  */
 import {
   ErrorCodes,
@@ -99,8 +100,7 @@ export async function recoverLocked(ctx: LockedContext): Promise<RecoverResult> 
       return result;
     const leftovers = await clearLeftovers(ctx.paths); // 1
     result.leftoversRemoved = leftovers.removed;
-    for (const f of leftovers.failed)
-      report(f.code as ErrorCode, `leftover ${f.path} could not be removed: ${f.message}`);
+    for (const f of leftovers.failed) report(f.code, `leftover ${f.path} could not be removed: ${f.message}`);
   } catch (err) {
     if (!isStoreProblem(err)) throw err;
     report(err.code, `${err.message}; left alone: move it away and run recover again`);
@@ -250,7 +250,7 @@ async function endTrial(
     } catch (err) {
       if (!isCertswapError(err)) throw err;
       report(
-        err.code as ErrorCode,
+        err.code,
         `generation ${trial.generation} is on trial, but generation ${trial.returnTo} to return to is unusable ` +
           `(${err.message}); left on trial: commit, or roll back with --to N`,
       );

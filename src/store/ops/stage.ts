@@ -1,9 +1,10 @@
 /**
  * stage: turn a certificate, key and optional CA bundle into a new, complete, validated
- * generation directory. Runs with the store lock held (see store.ts).
+ * generation directory. Takes a LockedContext: runs with the store lock held. The invariants
+ * (I1-I6) and these steps are docs/design.md's, "install and stage".
  */
 import path from 'node:path';
-import { CertswapError } from '../../errors.js';
+import { CertswapError, ErrorCodes } from '../../errors.js';
 import { settleAll } from '../../io/concurrency.js';
 import { stagedDigests } from '../records/meta.js';
 import { fsyncDir, makeDir, removeTree, renameDurable, writeNewFile } from '../../io/durable.js';
@@ -75,7 +76,13 @@ export async function stageLocked(ctx: LockedContext, pair: ValidatedPair, stage
       onDisk.key.toString() !== pair.keyPem ||
       onDisk.ca?.toString() !== pair.caPem
     ) {
-      throw new CertswapError('EIO', `${staging}: files read back differ from what was written`, { path: staging });
+      throw new CertswapError(
+        ErrorCodes.READBACK_MISMATCH,
+        `${staging}: files read back differ from what was written`,
+        {
+          path: staging,
+        },
+      );
     }
 
     const generation = await nextGeneration(ctx.paths);

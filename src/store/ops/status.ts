@@ -52,7 +52,7 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
   // marker is not the absence of a trial.
   const noted = (err: unknown): null => {
     if (!isCertswapError(err)) throw err;
-    problems.push({ code: err.code as ErrorCode, message: err.message });
+    problems.push({ code: err.code, message: err.message });
     return null;
   };
   let previous: number | null = null;
@@ -64,7 +64,7 @@ export async function status(ctx: StoreContext): Promise<StoreStatus> {
   const now = ctx.now();
   const skew = ctx.validation.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   // One small file per generation, read with blocking calls in batches: at 10,000 generations a
-  // thread-pool round trip per call costs ten times the reads themselves (docs/performance.md).
+  // thread-pool round trip per call costs many times the reads themselves (docs/performance.md).
   // The event loop gets a turn after each batch.
   const generations: GenerationStatus[] = [];
   for (const id of await listGenerations(ctx.paths)) {

@@ -1,6 +1,7 @@
 /**
  * activate, rollback and commit: the operations that change which pair is active. Every switch
- * ends in the same single rename of a symlink over `current`. Run with the store lock held.
+ * ends in the same single rename of a symlink over `current`. Each takes a LockedContext: runs
+ * with the store lock held. The invariants cited (I2, I3, I5) and the steps are docs/design.md's.
  */
 import { CertswapError, ErrorCodes, isCertswapError } from '../../errors.js';
 import { removeDurable, replaceSymlink } from '../../io/durable.js';

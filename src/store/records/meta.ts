@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { CertInfo } from '../../pki/cert-info.js';
 import { fsOps } from '../../io/fs.js';
 import { META_FILE } from '../layout.js';
-import { readStateFile } from './state-file.js';
+import { MAX_STATE_FILE_BYTES, readStateFile } from './state-file.js';
 import { checkLayoutDir, checkLayoutFile } from '../store-path.js';
 import type { ValidatedPair } from '../../pki/validate.js';
 
@@ -25,7 +25,6 @@ export interface GenerationMeta extends CertInfo {
   sha256?: Digests;
 }
 
-const MAX_META = 64 * 1024;
 const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
 /** The digests of the bytes stage() writes. */
@@ -106,7 +105,7 @@ export function parseMeta(text: string | null): GenerationMeta | null {
 
 /** The generation's record, or null if it is missing, unreadable, or not ours (see readStateFile). */
 export async function readMeta(generationDir: string): Promise<GenerationMeta | null> {
-  return parseMeta(await readStateFile(path.join(generationDir, META_FILE), MAX_META).catch(() => null));
+  return parseMeta(await readStateFile(path.join(generationDir, META_FILE), MAX_STATE_FILE_BYTES).catch(() => null));
 }
 
 /**
@@ -118,7 +117,9 @@ export function readMetaSync(generationDir: string, generation: number): Generat
   checkLayoutDir(fsOps.lstatSync(generationDir), generationDir, { generation });
   const file = path.join(generationDir, META_FILE);
   try {
-    return parseMeta(fsOps.readSmallSync(file, MAX_META, (st) => checkLayoutFile(st, file))?.toString('utf8') ?? null);
+    return parseMeta(
+      fsOps.readSmallSync(file, MAX_STATE_FILE_BYTES, (st) => checkLayoutFile(st, file))?.toString('utf8') ?? null,
+    );
   } catch {
     return null;
   }

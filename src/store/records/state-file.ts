@@ -9,12 +9,15 @@ import { CertswapError, ErrorCodes, errnoCode } from '../../errors.js';
 import { readBounded } from '../../io/bounded-read.js';
 import { checkLayoutFile } from '../store-path.js';
 
+/** The largest state file certswap reads: far above what it writes (a .history of 32 lines, a summary). */
+export const MAX_STATE_FILE_BYTES = 64 * 1024;
+
 /**
  * The file's text, or null if it does not exist. Raises CERTSWAP_UNSAFE_STORE when the entry is
  * not a regular file that is ours and writable only by us (see checkLayoutFile), and
  * CERTSWAP_CORRUPT_STORE when it is larger than `maxBytes`.
  */
-export async function readStateFile(file: string, maxBytes = 64 * 1024): Promise<string | null> {
+export async function readStateFile(file: string, maxBytes = MAX_STATE_FILE_BYTES): Promise<string | null> {
   try {
     const data = await readBounded(file, {
       maxBytes,
