@@ -117,13 +117,14 @@ describe('certswap agent (process)', function () {
         (await fse.readlink(path.join(store, 'current')).catch(() => '')) === 'generations/2' &&
         fse.pathExists(path.join(store, '.trial')),
     );
+    // The kill lands while the check runs (between activation and commit), not before it starts.
+    await until('the check to record its pid', async () =>
+      /^\d+\n$/.test(await fse.readFile(checkPid, 'utf8').catch(() => '')),
+    );
     renew.kill('SIGKILL');
     await once(renew, 'exit');
     // The check ran in its own process group and outlives the agent; it must not outlive the test.
     // (sh execs the sleep, so a marker in its command line would be gone: kill the group by id.)
-    await until('the check to record its pid', async () =>
-      /^\d+\n$/.test(await fse.readFile(checkPid, 'utf8').catch(() => '')),
-    );
     process.kill(-Number(await fse.readFile(checkPid, 'utf8')), 'SIGKILL');
     const r = await certswap(['recover', '--dir', store]);
     expect(r.code, r.stderr).to.equal(0);
