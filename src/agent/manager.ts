@@ -5,24 +5,24 @@
  *   provision -> stage (validated in place) -> activate on trial (one rename) -> post-activation
  *   check -> commit -> hooks -> prune; or, if the check fails, roll back -> hooks.
  * Any failure leaves the old generation active (the store guarantees it) and is retried by run()
- * with exponential backoff and jitter. One operation per certificate at a time: an in-process
- * queue here, the store's flock across processes.
+ * with backoff, jitter and herd control (retry.ts). One operation per certificate at a time: an
+ * in-process queue here, the store's flock across processes.
  */
-import { type CertswapCode, CertswapError, ErrorCodes, isCertswapCode, toCertswapError } from '../errors.js';
+import { CertswapError, ErrorCodes, toCertswapError } from '../errors.js';
 import { silentLog, type Log } from '../store/context.js';
-import { GenerationStore, type VerifyResult } from '../store/store.js';
+import { GenerationStore } from '../store/store.js';
 import type { CertInfo } from '../pki/cert-info.js';
 import { readInputFile } from '../io/input.js';
 import type { AgentConfig, CertificateConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import { createProvisioner } from './provisioners/create.js';
-import { matchesIdentity, type Provisioner } from './provisioners/provisioner.js';
-import { backoffDelay, renewalTime } from './schedule.js';
+import type { Provisioner } from './provisioners/provisioner.js';
+import { checkDue, phaseSeed, windowTime, type RenewReason } from './due.js';
+import { RenewalTimer, type NextRenewal } from './renewal-timer.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
 
-/** Why a renewal ran: the schedule, the operator, or the code of what is wrong with the active pair. */
-export type RenewReason = 'no active generation' | 'forced' | 'renewal due' | 'identity changed' | CertswapCode;
+export type { RenewReason } from './due.js';
 
 export interface EnsureResult {
   name: string;
@@ -39,6 +39,9 @@ interface Managed {
   store: GenerationStore;
   provisioner: Provisioner;
   queue: Promise<unknown>;
+  timer: RenewalTimer;
+  /** The active certificate as last seen: its expiry bounds the retry waits and orders the loop. */
+  active?: Pick<CertInfo, 'notBefore' | 'notAfter'>;
 }
 
 export interface ManagerOptions {
@@ -75,7 +78,8 @@ export class CertificateManager {
         validation: { requireEku: c.usages },
       });
       const provisioner = await createProvisioner(c.provisioner);
-      this.managed.set(c.name, { config: c, store, provisioner, queue: Promise.resolve() });
+      const timer = new RenewalTimer({ seed: phaseSeed(c), window: c.renew, backoff: c.retry, random: this.random });
+      this.managed.set(c.name, { config: c, store, provisioner, queue: Promise.resolve(), timer });
       const r = await store.recover();
       if (r.trialRolledBack || r.repointed || r.leftoversRemoved.length || r.problems.length) {
         this.log.warn({ event: 'recover', cert: c.name, ...r }, `recovered ${c.name}`);
@@ -121,26 +125,6 @@ export class CertificateManager {
     });
   }
 
-  private async due(
-    m: Managed,
-    force: boolean,
-  ): Promise<{ reason: RenewReason | null; info?: CertInfo; generation?: number }> {
-    let v: VerifyResult;
-    try {
-      v = await m.store.verify();
-    } catch (err) {
-      const e = toCertswapError(err);
-      if (e.code === ErrorCodes.NO_ACTIVE) return { reason: 'no active generation' };
-      // Expired, not yet valid, key mismatch, incomplete: renew now rather than wait.
-      if (e.code !== ErrorCodes.INTERNAL && isCertswapCode(e.code)) return { reason: e.code };
-      throw e;
-    }
-    if (force) return { reason: 'forced', ...v };
-    if (!matchesIdentity(v.info, m.config.identity)) return { reason: 'identity changed', ...v };
-    if (this.clock.now() >= renewalTime(v.info, m.config.renew)) return { reason: 'renewal due', ...v };
-    return { reason: null, ...v };
-  }
-
   private async ensure(m: Managed, force: boolean): Promise<EnsureResult> {
     const c = m.config;
     // A trial still pending here is one whose rollback failed earlier: finish it first, or every
@@ -152,9 +136,10 @@ export class CertificateManager {
         `${c.name}: rolled back a trial left pending`,
       );
     }
-    const d = await this.due(m, force);
+    const d = await checkDue(m.store, c, this.clock.now(), force);
+    if (d.info) m.active = d.info;
     if (d.reason === null)
-      return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: renewalTime(d.info!, c.renew) };
+      return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: windowTime(c, d.info!) };
     this.log.info(
       { event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null },
       `renewing ${c.name}: ${d.reason}`,
@@ -209,6 +194,7 @@ export class CertificateManager {
     await this.hooks(m, 'activate', generation);
     const pruned = await m.store.prune(c.keep);
     const info = pair.info;
+    m.active = info;
     this.log.info(
       {
         event: 'rotated',
@@ -225,7 +211,7 @@ export class CertificateManager {
       name: c.name,
       renewed: { generation, reason: d.reason, fingerprint: info.fingerprint, notAfter: info.notAfter },
       generation,
-      nextRenewal: renewalTime(info, c.renew),
+      nextRenewal: windowTime(c, info),
     };
   }
 
@@ -254,14 +240,14 @@ export class CertificateManager {
   }
 
   /**
-   * Keeps every certificate fresh until stop(): ensure, then sleep until the next renewal (or,
-   * after a failure, a backoff delay), waking early for renewAll() and stop().
+   * Keeps every certificate fresh until stop(): ensure, then sleep until the next renewal (the
+   * window) or, after a failure, the next attempt (retry.ts), waking early for renewAll() and
+   * stop(). Certificates closest to expiry go first. Each next renewal is logged with its reason.
    */
   async run(): Promise<void> {
     const next = new Map<string, number>();
-    const attempts = new Map<string, number>();
     while (!this.stopping) {
-      for (const [name, m] of this.managed) {
+      for (const [name, m] of this.byExpiry()) {
         if (this.stopping) break;
         const asked = this.forced.delete(name);
         if (!asked && (next.get(name) ?? 0) > this.clock.now().getTime()) continue;
@@ -269,20 +255,17 @@ export class CertificateManager {
         // due, but the operator (or SIGHUP) asked for a new one.
         const force = asked || this.forcedRetry.delete(name);
         try {
-          const r = await this.ensureCertificate(name, { force });
-          attempts.set(name, 0);
-          next.set(name, r.nextRenewal.getTime());
+          await this.ensureCertificate(name, { force });
+          const plan = m.timer.succeeded(m.active!);
+          next.set(name, plan.at.getTime());
+          this.logNext(name, plan, {});
         } catch (err) {
           const e = toCertswapError(err);
           if (force) this.forcedRetry.add(name);
-          const n = (attempts.get(name) ?? 0) + 1;
-          attempts.set(name, n);
-          const wait = backoffDelay(n, m.config.retry, this.random);
-          next.set(name, this.clock.now().getTime() + wait);
-          this.log.info(
-            { event: 'retry', cert: name, code: e.code, attempt: n, retryInMs: wait },
-            `retrying ${name} in ${(wait / 1000).toFixed(1)} s`,
-          );
+          const now = this.clock.now().getTime();
+          const plan = m.timer.failed(now, m.active ? Date.parse(m.active.notAfter) : null);
+          next.set(name, plan.at.getTime());
+          this.logNext(name, plan, { code: e.code, attempt: plan.attempt, retryInMs: plan.delayMs });
         }
       }
       if (this.stopping) break;
@@ -291,6 +274,23 @@ export class CertificateManager {
       if (this.forced.size === 0) await this.clock.sleep(Math.max(0, Math.min(soonest, 3_600_000)), this.wake.signal);
       if (this.wake.signal.aborted) this.wake = new AbortController();
     }
+  }
+
+  /** The certificates, the one closest to expiry first (one with none known before all). */
+  private byExpiry(): [string, Managed][] {
+    const expiry = (m: Managed): number => (m.active ? Date.parse(m.active.notAfter) : -Infinity);
+    return [...this.managed].sort(([, a], [, b]) => expiry(a) - expiry(b));
+  }
+
+  private logNext(name: string, plan: NextRenewal, extra: Record<string, unknown>): void {
+    const at = plan.at.toISOString();
+    const event = plan.why === 'retry backoff' ? 'retry' : 'scheduled';
+    this.log.info(
+      { event, cert: name, nextRenewal: at, why: plan.why, ...extra },
+      plan.why === 'retry backoff'
+        ? `retrying ${name} in ${((plan.at.getTime() - this.clock.now().getTime()) / 1000).toFixed(1)} s (${at})`
+        : `next renewal of ${name}: ${at} (window)`,
+    );
   }
 
   /** Stops run(): the operation in progress finishes (a staging directory is never left behind). */

@@ -51,7 +51,7 @@ interface PairArgs extends StoreArgs, CheckArgs {
 /** `agent` and `renew`: an agent configuration instead of one store. */
 export type AgentArgs =
   | (Common & { command: 'agent'; config?: string })
-  | (Common & { command: 'renew'; config?: string; name?: string });
+  | (Common & { command: 'renew'; config?: string; name?: string; dryRun: boolean });
 
 /** The commands on one store, one type per command. */
 export type StoreCommandArgs =
@@ -91,6 +91,7 @@ const OPTIONS = {
   config: { type: 'string' },
   demo: { type: 'boolean' },
   name: { type: 'string' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -107,7 +108,7 @@ const ALLOWED: Record<Command, string[]> = {
   verify: ['trust', 'expect-name', 'require-eku', 'clock-skew'],
   recover: ['clock-skew'],
   agent: ['config', 'demo'],
-  renew: ['config', 'demo', 'name'],
+  renew: ['config', 'demo', 'name', 'dry-run'],
 };
 const COMMON = ['dir', 'json', 'log-level', 'lock-timeout', 'help', 'version'];
 
@@ -167,7 +168,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     const config = defined({ config: v.config });
     return command === 'agent'
       ? { ...base, command, ...config }
-      : { ...base, command, ...config, ...defined({ name: v.name }) };
+      : { ...base, command, ...config, ...defined({ name: v.name }), dryRun: v['dry-run'] ?? false };
   }
   const dir = v.dir ?? env.CERTSWAP_DIR;
   if (dir === undefined || dir === '') throw new UsageError('no store directory: give --dir DIR or set CERTSWAP_DIR');

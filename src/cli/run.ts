@@ -58,6 +58,13 @@ async function validation(args: StoreArgs & Partial<CheckArgs>): Promise<Validat
 async function executeAgent(args: AgentArgs, io: Io): Promise<number> {
   const { demoConfig, loadConfigFile } = await import('../agent/config.js');
   const config = args.config !== undefined ? await loadConfigFile(args.config) : demoConfig();
+  if (args.command === 'renew' && args.dryRun) {
+    const { formatPlan, planRenewals } = await import('../agent/plan.js');
+    for (const p of await planRenewals(config, args.name !== undefined ? { name: args.name } : {})) {
+      io.out(args.json ? `${JSON.stringify(p)}\n` : formatPlan(p));
+    }
+    return 0;
+  }
   const { createLogger, LOG_LEVELS } = await import('../log.js');
   // The agent logs at the configuration's level unless --log-level or the environment says otherwise.
   const level = args.logLevelExplicit ? args.logLevel : config.logLevel;

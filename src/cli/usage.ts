@@ -19,7 +19,9 @@ Commands:
   verify   [--expect-name NAME]     check the active pair: present, matching, in validity
   recover                           start-up repair after a crash; safe to run any time
   agent    --config FILE | --demo   the renewal agent: keeps certificates fresh (SIGHUP: renew now)
-  renew    --config FILE | --demo [--name NAME]   renew now, once, and exit
+  renew    --config FILE | --demo [--name NAME] [--dry-run]
+                                    renew now, once, and exit; with --dry-run print when each
+                                    certificate would be renewed, and why, and renew nothing
 
 Options:
   --dir DIR            the store directory (default: $CERTSWAP_DIR)

@@ -1,0 +1,57 @@
+/**
+ * One certificate's next renewal time and why, as the agent's loop keeps it: the renewal window
+ * after a success, the retry rule after a failure. The fleet simulation (`npm run bench:fleet`)
+ * drives this same class with a simulated clock, so what it measures is what the agent does.
+ */
+import { renewalTime, type Backoff, type RenewWindow } from './schedule.js';
+import { retryDelay } from './retry.js';
+
+/** Why the next renewal is when it is (ARI's window will be a third reason). */
+export type NextWhy = 'window' | 'retry backoff';
+
+export interface NextRenewal {
+  at: Date;
+  why: NextWhy;
+}
+
+export interface RetryPlan extends NextRenewal {
+  /** 1 for the first failure of a streak. */
+  attempt: number;
+  delayMs: number;
+}
+
+export interface RenewalTimerOptions {
+  /** The device's identity, which fixes its target phase (schedule.ts). */
+  seed: string;
+  window: RenewWindow;
+  backoff: Backoff;
+  random?: () => number;
+}
+
+export class RenewalTimer {
+  private attempt = 0;
+  private failingSince = 0;
+  private readonly random: () => number;
+
+  constructor(private readonly opts: RenewalTimerOptions) {
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** After a renewal, or a check that found none due: the window of the active certificate. */
+  succeeded(info: { notBefore: string; notAfter: string }): NextRenewal {
+    this.attempt = 0;
+    return { at: renewalTime(info, this.opts.seed, this.opts.window), why: 'window' };
+  }
+
+  /**
+   * After a failed attempt at `nowMs`; `notAfterMs` is the active certificate's expiry (null when
+   * there is none). Counts the failure streak that herd control widens with (retry.ts).
+   */
+  failed(nowMs: number, notAfterMs: number | null): RetryPlan {
+    if (this.attempt === 0) this.failingSince = nowMs;
+    this.attempt += 1;
+    const streak = { attempt: this.attempt, failingForMs: nowMs - this.failingSince };
+    const delayMs = retryDelay(streak, notAfterMs === null ? null : notAfterMs - nowMs, this.opts.backoff, this.random);
+    return { at: new Date(nowMs + delayMs), why: 'retry backoff', attempt: this.attempt, delayMs };
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * How long to wait after a failed renewal: capped exponential backoff with full jitter, widened
+ * after a long outage (herd control) and bounded by the time the certificate has left.
+ *
+ * - A glitch is retried quickly: attempt n waits anything from 0 to min(retry.max,
+ *   retry.initial * 2^(n-1)) (full jitter: devices that failed together retry spread over the
+ *   whole of it, not bunched in its upper half).
+ * - Herd control: once a certificate has been failing for longer than HERD_AFTER_MS (and than
+ *   retry.max), the CA is out rather than glitching, and the ceiling grows to HERD_SPREAD times the
+ *   time it has been failing. Every device that fell due during the outage then comes back spread
+ *   over a stretch proportional to the outage, instead of within minutes of the CA's return. These
+ *   waits are drawn from the upper half of the ceiling: with full jitter most of them would be
+ *   short, and the fleet's attempts would still crowd the CA's return (`npm run bench:fleet`,
+ *   docs/performance.md). A shorter outage leaves a backlog of a few minutes of renewals, which
+ *   plain backoff already spreads over retry.max.
+ * - Expiry first: the ceiling never exceeds EXPIRY_SHARE of the time the active certificate has
+ *   left (nor falls below retry.initial), so the spreading never makes a certificate expire, and
+ *   one closer to expiry retries sooner than one further from it (for the same draw, never later).
+ */
+import { backoffCap, type Backoff } from './schedule.js';
+
+/** Once a failure streak is an outage, the ceiling grows to this many times its length. */
+export const HERD_SPREAD = 64;
+
+/** A failure streak this long (and longer than retry.max) is an outage. */
+export const HERD_AFTER_MS = 10 * 60_000;
+
+/** The ceiling stays within this share of the time the active certificate has left. */
+export const EXPIRY_SHARE = 0.75;
+
+export interface FailureStreak {
+  /** 1 for the first failure of the streak. */
+  attempt: number;
+  /** Since the first failure of the streak. */
+  failingForMs: number;
+}
+
+export interface RetryCeiling {
+  ceilingMs: number;
+  /** Whether herd control set it (the wait is then drawn from its upper half). */
+  herd: boolean;
+}
+
+/** The ceiling of the wait before the next attempt (see the module comment). */
+export function retryCeiling(streak: FailureStreak, leftMs: number | null, b: Backoff): RetryCeiling {
+  const backoff = backoffCap(streak.attempt, b);
+  // Without a valid certificate the device is cut off until it gets one: it keeps its place in
+  // the queue with plain backoff (no herd spreading, and no tight loop either).
+  if (leftMs === null || leftMs <= 0) return { ceilingMs: backoff, herd: false };
+  const outage = streak.failingForMs >= Math.max(b.maxMs, HERD_AFTER_MS);
+  const herd = outage ? HERD_SPREAD * streak.failingForMs : 0;
+  const bound = Math.max(b.initialMs, EXPIRY_SHARE * leftMs);
+  // Herd control sets the ceiling when it is above the backoff cap and expiry does not hold it below.
+  return { ceilingMs: Math.min(Math.max(backoff, herd), bound), herd: herd > backoff && bound > backoff };
+}
+
+/**
+ * The wait before the next attempt, from 0 to the ceiling (its upper half under herd control).
+ * `leftMs` is the time until the active certificate expires, null when there is none.
+ */
+export function retryDelay(
+  streak: FailureStreak,
+  leftMs: number | null,
+  b: Backoff,
+  random: () => number = Math.random,
+): number {
+  const { ceilingMs, herd } = retryCeiling(streak, leftMs, b);
+  return Math.round(ceilingMs * (herd ? 0.5 + random() / 2 : random()));
+}

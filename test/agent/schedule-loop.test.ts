@@ -1,0 +1,123 @@
+/**
+ * The agent's loop and the schedule (issue 17): run() logs each certificate's next renewal and
+ * why, puts the certificate closest to expiry first, and retries with herd control; `renew
+ * --dry-run` shows the same plan without renewing anything.
+ */
+import { expect } from 'chai';
+import fse from 'fs-extra';
+import path from 'node:path';
+import { CertificateManager } from '../../src/agent/manager.js';
+import { parseConfig, type AgentConfig } from '../../src/agent/config.js';
+import { planRenewals } from '../../src/agent/plan.js';
+import { renewalTime } from '../../src/agent/schedule.js';
+import { run } from '../../src/cli/run.js';
+import { DAY_MS } from '../helpers/certs.js';
+import { tempDir } from '../helpers/tmp.js';
+import { FakeClock, captureLog } from '../helpers/fake-clock.js';
+
+const T0 = Date.parse('2030-01-01T00:00:00Z');
+
+function cert(name: string, lifetime: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    dir: `store-${name}`,
+    identity: { commonName: `${name}-cn`, sans: [`${name}-cn`] },
+    provisioner: { type: 'local-ca', caDir: 'ca', lifetime },
+    retry: { initial: '1s', max: '1m' },
+    ...extra,
+  };
+}
+
+async function configOf(certificates: Record<string, unknown>[]): Promise<{ config: AgentConfig; base: string }> {
+  const base = await tempDir();
+  return { config: parseConfig({ certificates }, base), base };
+}
+
+/** Runs the loop until `until` holds for the captured events, then stops it. */
+async function runUntil(m: CertificateManager, events: Array<Record<string, unknown>>, until: () => boolean) {
+  const running = m.run();
+  while (!until()) await new Promise((r) => setTimeout(r, 10));
+  await m.stop();
+  await running;
+  return events;
+}
+
+describe('agent schedule', function () {
+  this.timeout(60_000);
+
+  it('logs every next renewal with its time and why: the window, or retry backoff', async () => {
+    const { config } = await configOf([
+      cert('good', '10d'),
+      cert('bad', '10d', { provisioner: { type: 'command', command: ['sh', '-c', 'exit 3'] } }),
+    ]);
+    const clock = new FakeClock(T0);
+    const { events, log } = captureLog();
+    const m = new CertificateManager(config, { clock, log, random: () => 0.5 });
+    await m.start();
+    await runUntil(m, events, () => events.filter((e) => e.event === 'retry').length >= 3);
+    const scheduled = events.find((e) => e.event === 'scheduled' && e.cert === 'good')!;
+    expect(scheduled).to.include({ why: 'window' });
+    const info = (await m.store('good').verify()).info;
+    expect(scheduled.nextRenewal).to.equal(renewalTime(info, 'good-cn', config.certificates[0]!.renew).toISOString());
+    const retries = events.filter((e) => e.event === 'retry').slice(0, 3);
+    expect(retries.map((e) => e.attempt)).to.deep.equal([1, 2, 3]);
+    for (const r of retries) {
+      expect(r).to.include({ cert: 'bad', why: 'retry backoff', code: 'CERTSWAP_PROVISION_FAILED' });
+      expect(Date.parse(r.nextRenewal as string)).to.be.greaterThan(T0);
+    }
+  });
+
+  it('renews the certificate closest to expiry first when several are due', async () => {
+    // "long" is listed first, but "short" expires first: it goes first.
+    const { config } = await configOf([cert('long', '20d'), cert('short', '10d')]);
+    const clock = new FakeClock(T0);
+    const { events, log } = captureLog();
+    const m = new CertificateManager(config, { clock, log, random: () => 0.5 });
+    await m.start();
+    await m.ensureCertificate('long');
+    await m.ensureCertificate('short');
+    // Both past their windows (short is even expired): one pass of the loop renews both.
+    clock.t = T0 + 19 * DAY_MS;
+    await runUntil(m, events, () => events.filter((e) => e.event === 'rotated').length >= 4);
+    const renewed = events.filter((e) => e.event === 'renew').map((e) => e.cert);
+    expect(renewed.slice(0, 4)).to.deep.equal(['long', 'short', 'short', 'long']);
+  });
+
+  it('renew --dry-run prints when each certificate would renew and why, and changes nothing', async () => {
+    const { config, base } = await configOf([cert('device', '30d'), cert('fresh', '30d')]);
+    const clock = new FakeClock(Date.now());
+    const m = new CertificateManager(config, { clock });
+    await m.start();
+    const r = await m.ensureCertificate('device');
+    const freshDir = path.join(base, 'store-fresh');
+    await fse.remove(freshDir);
+
+    const plans = await planRenewals(config, { now: clock.now() });
+    expect(plans[0]).to.deep.include({
+      name: 'device',
+      generation: 1,
+      nextRenewal: r.nextRenewal.toISOString(),
+      why: 'window',
+      due: false,
+    });
+    expect(plans[1]).to.include({ name: 'fresh', generation: null, why: 'no active generation', due: true });
+    expect(await fse.pathExists(freshDir), 'a dry run creates no store').to.equal(false);
+    const late = await planRenewals(config, { now: new Date(r.nextRenewal.getTime() + 1), name: 'device' });
+    expect(late).to.have.length(1);
+    expect(late[0]).to.include({ why: 'window', due: true });
+
+    const file = path.join(base, 'agent.yaml');
+    await fse.writeFile(file, JSON.stringify({ certificates: [cert('device', '30d')] }));
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t), env: {} };
+    expect(await run(['renew', '--config', file, '--dry-run', '--json'], io)).to.equal(0);
+    expect(JSON.parse(out.join(''))).to.include({ name: 'device', generation: 1, why: 'window' });
+    expect(await run(['renew', '--config', file, '--dry-run'], io)).to.equal(0);
+    expect(out.at(-1)).to.match(/^device: generation 1, expires \S+; next renewal \S+ \(window\)\n$/);
+    expect((await m.store('device').status()).current, 'nothing renewed').to.equal(1);
+    expect(await run(['renew', '--config', file, '--dry-run', '--name', 'nope'], io)).to.equal(1);
+    expect(err.join('')).to.include('CERTSWAP_BAD_ARGUMENT');
+    expect(await run(['agent', '--config', file, '--dry-run'], io)).to.equal(2);
+  });
+});
