@@ -97,7 +97,7 @@ export const LIMITS = {
   lifetime: ['2s', '825d'],
   /** Attempts of a hook or of one CA request. */
   attempts: [1, 10],
-  /** Generations kept after a rotation (>= 1: the active one is always kept). */
+  /** Generations kept after a rotation: prune's own range (0 keeps what 1 keeps: the active one and its target). */
   keep: [0, MAX_KEEP],
 } as const;
 
@@ -377,7 +377,7 @@ export function demoConfig(base = process.cwd()): AgentConfig {
           provisioner: { type: 'local-ca', caDir: 'var/ca', lifetime: '60s', keyType: 'P-256' },
           renew: { from: 0.5, to: 0.7 },
           retry: { initial: '1s', max: '30s' },
-          keep: 3,
+          keep: DEFAULT_KEEP,
         },
       ],
     },

@@ -14,6 +14,7 @@ import {
   type AgentArgs,
   type CheckArgs,
   type CliArgs,
+  type Command,
   type StoreArgs,
   type StoreCommandArgs,
 } from './args.js';
@@ -29,14 +30,23 @@ export interface Io {
   signals?: SignalLatch;
 }
 
-const MUTATING = new Set(['install', 'stage', 'activate', 'commit', 'rollback', 'prune', 'recover']);
+/** The commands that change a store: they create it if missing, and log at the chosen level. */
+const MUTATING: ReadonlySet<Command> = new Set<Command>([
+  'install',
+  'stage',
+  'activate',
+  'commit',
+  'rollback',
+  'prune',
+  'recover',
+]);
 
 function version(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 }
 
 /** pino is loaded only when something may be logged: a read-only command starts faster without it. */
-async function logger(args: CliArgs): Promise<Log> {
+async function logger(args: StoreCommandArgs): Promise<Log> {
   if (args.logLevel === 'silent' || (!MUTATING.has(args.command) && !['debug', 'trace'].includes(args.logLevel)))
     return silentLog;
   const { createLogger, LOG_LEVELS } = await import('../log.js');

@@ -1,3 +1,5 @@
+import { EXTENDED_KEY_USAGES } from '../pki/eku.js';
+
 /** The CLI's help text: the interface is a contract that scripts rely on. */
 export const USAGE = `Usage: certswap <command> [options]
 
@@ -27,7 +29,7 @@ Options:
   --dir DIR            the store directory (default: $CERTSWAP_DIR)
   --json               machine-readable output (errors too)
   --trust FILE         stage/install/verify: the chain must lead to a CA in FILE
-  --require-eku USAGE  stage/install/verify: clientAuth or serverAuth (repeatable)
+  --require-eku USAGE  stage/install/verify: ${EXTENDED_KEY_USAGES.join(' or ')} (repeatable)
   --clock-skew SECS    how far notBefore may be in the future (default 300)
   --lock-timeout SECS  how long to wait for another operation (default 10)
   --log-level LEVEL    pino level for the JSON log on stderr (default: $CERTSWAP_LOG_LEVEL or error)
