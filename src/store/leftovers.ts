@@ -2,15 +2,16 @@
  * Leftovers are the entries an interrupted operation leaves behind: staging directories, trash
  * directories of an interrupted prune, temporary symlinks and state files, provisioners' work
  * directories. None of them is ever part of the contract (their names start with '.'), so
- * removing them changes nothing a reader can see. Only called with the store lock held, when no
- * operation of ours that takes the lock is in flight.
+ * removing them changes nothing a reader can see. clearLeftovers takes a LockedContext: it runs
+ * with the store lock held, when no operation of ours that takes the lock is in flight.
  */
 import path from 'node:path';
 import { type ErrorCode, errnoCode, toCertswapError } from '../errors.js';
 import { fsOps } from '../io/fs.js';
 import { removeTree } from '../io/durable.js';
 import { generationsDirExists } from './store-path.js';
-import { PROVISION_PREFIX, STAGING_PREFIX, TRASH_PREFIX, isTempEntry, type StorePaths } from './layout.js';
+import { PROVISION_PREFIX, STAGING_PREFIX, TRASH_PREFIX, isTempEntry } from './layout.js';
+import type { LockedContext } from './locked.js';
 
 export interface Leftovers {
   removed: string[];
@@ -52,7 +53,8 @@ function inUseByAnotherProcess(name: string): boolean {
  * directory of ours) before it is listed. One leftover that cannot be removed does not stop the
  * others.
  */
-export async function clearLeftovers(paths: StorePaths): Promise<Leftovers> {
+export async function clearLeftovers(ctx: LockedContext): Promise<Leftovers> {
+  const paths = ctx.paths;
   const out: Leftovers = { removed: [], failed: [] };
   const remove = async (dir: string, name: Buffer): Promise<void> => {
     const p = Buffer.concat([Buffer.from(`${dir}/`), name]);

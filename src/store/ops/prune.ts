@@ -45,7 +45,7 @@ export async function pruneLocked(ctx: LockedContext, keep = DEFAULT_KEEP): Prom
   if (!isKeep(keep)) {
     throw new CertswapError(ErrorCodes.BAD_ARGUMENT, `keep must be a whole number from 0 to ${MAX_KEEP}, not ${keep}`);
   }
-  const { removed: leftoversRemoved, failed } = await clearLeftovers(ctx.paths); // 1
+  const { removed: leftoversRemoved, failed } = await clearLeftovers(ctx); // 1
   // A leftover we cannot remove is out of the contract already: it is logged, and prune goes on.
   for (const f of failed) ctx.log.warn({ event: 'prune', path: f.path, code: f.code }, 'leftover kept');
 
@@ -59,7 +59,7 @@ export async function pruneLocked(ctx: LockedContext, keep = DEFAULT_KEEP): Prom
   if (victims.length === 0) return { removed: [], kept, leftoversRemoved };
 
   const top = victims.at(-1)!; // 3
-  if (top >= (await readHighwater(ctx.paths))) await recordHighwater(ctx.paths, Math.max(top, all.at(-1)!));
+  if (top >= (await readHighwater(ctx.paths))) await recordHighwater(ctx, Math.max(top, all.at(-1)!));
 
   const moves = victims.map((n): [string, string] => [
     ctx.paths.generationDir(n),

@@ -98,7 +98,7 @@ export async function recoverLocked(ctx: LockedContext): Promise<RecoverResult> 
     // mistyped --dir (a home directory) must not lose files that happen to have our names.
     if (!(await generationsDirExists(ctx.paths)) && (await readCurrentLink(ctx.paths)).state === 'absent')
       return result;
-    const leftovers = await clearLeftovers(ctx.paths); // 1
+    const leftovers = await clearLeftovers(ctx); // 1
     result.leftoversRemoved = leftovers.removed;
     for (const f of leftovers.failed) report(f.code, `leftover ${f.path} could not be removed: ${f.message}`);
   } catch (err) {
@@ -124,7 +124,7 @@ export async function recoverLocked(ctx: LockedContext): Promise<RecoverResult> 
   } catch (err) {
     if (!isStoreProblem(err)) throw err;
     try {
-      await resetHistory(ctx.paths.history);
+      await resetHistory(ctx);
     } catch (resetErr) {
       report(
         err.code,
@@ -175,7 +175,7 @@ export async function recoverLocked(ctx: LockedContext): Promise<RecoverResult> 
     } else {
       // The candidate gets no rollback target: what its old record names may have been pruned while
       // it was not active, and what it replaces is broken. Recorded before the switch, as activate does.
-      await recordActivation(ctx.paths.history, await readHistory(ctx.paths.history), {
+      await recordActivation(ctx, await readHistory(ctx.paths.history), {
         activated: candidate,
         outgoing: null,
       });
@@ -193,7 +193,7 @@ export async function recoverLocked(ctx: LockedContext): Promise<RecoverResult> 
     const mark = await readHighwater(ctx.paths);
     const used = Math.max(0, ...numbersInHistory(await readHistory(ctx.paths.history)));
     if (used > mark && used > ((await listGenerations(ctx.paths)).at(-1) ?? 0)) {
-      await recordHighwater(ctx.paths, used);
+      await recordHighwater(ctx, used);
       report(
         ErrorCodes.CORRUPT_STORE,
         `${ctx.paths.highwater} was below generation ${used}, which the rollback record names; raised it`,
@@ -230,7 +230,7 @@ async function endTrial(
         ? link.generation === trial.returnTo
         : link.state === 'absent' && trial.returnTo === null;
     if (settled) {
-      await clearTrial(ctx.paths);
+      await clearTrial(ctx);
     } else {
       report(
         ErrorCodes.CORRUPT_STORE,

@@ -61,13 +61,13 @@ export async function switchTo(
   history: Activation[],
   trial?: Trial,
 ): Promise<void> {
-  await recordActivation(ctx.paths.history, history, { activated: target, outgoing }); // a
-  if (trial) await recordTrial(ctx.paths, trial); // b
+  await recordActivation(ctx, history, { activated: target, outgoing }); // a
+  if (trial) await recordTrial(ctx, trial); // b
   try {
     // c
     await replaceSymlink(ctx.paths.current, linkTargetFor(target), outgoing === null ? null : linkTargetFor(outgoing));
   } catch (err) {
-    if (trial) await clearTrial(ctx.paths).catch(() => undefined);
+    if (trial) await clearTrial(ctx).catch(() => undefined);
     throw err;
   }
 }
@@ -80,7 +80,7 @@ export async function switchTo(
  */
 async function refuseIfTrialPending(ctx: LockedContext, active: number | null, pending: Trial | null): Promise<void> {
   if (pending && pending.generation !== active) {
-    await clearTrial(ctx.paths);
+    await clearTrial(ctx);
   } else if (pending) {
     throw new CertswapError(
       ErrorCodes.TRIAL_PENDING,
@@ -200,7 +200,7 @@ export async function rollbackLocked(ctx: LockedContext, to?: number): Promise<R
 
 /** Removes the trial marker once the way back is durable; a failure leaves only a stale marker. */
 export async function endTrialMarker(ctx: LockedContext): Promise<void> {
-  await clearTrial(ctx.paths).catch((err: unknown) => {
+  await clearTrial(ctx).catch((err: unknown) => {
     ctx.log.warn(
       { event: 'trial', code: (err as { code?: string }).code },
       'stale trial marker left; it is removed before the next activation',
@@ -223,7 +223,7 @@ export async function commitLocked(ctx: LockedContext): Promise<{ generation: nu
         : `generation ${trial.generation} is on trial but ${active} is active; run certswap recover`,
     );
   }
-  await clearTrial(ctx.paths);
+  await clearTrial(ctx);
   ctx.log.info({ event: 'commit', generation: active }, 'trial committed');
   return { generation: active };
 }

@@ -9,6 +9,7 @@ import { replaceFile } from '../../io/durable.js';
 import { MAX_GENERATION, STATE_FILE_MODE, isGenerationName, type StorePaths } from '../layout.js';
 import { listGenerations } from '../generations.js';
 import { readHistory } from './history.js';
+import type { LockedContext } from '../locked.js';
 
 /** The mark, or 0 when none was ever recorded. Raises CERTSWAP_CORRUPT_STORE for anything but "<n>\n". */
 export async function readHighwater(paths: StorePaths): Promise<number> {
@@ -48,6 +49,6 @@ export async function nextGeneration(paths: StorePaths): Promise<number> {
 }
 
 /** Durably raises the mark to `n` (a crash leaves the old mark or the new, never a torn one). */
-export async function recordHighwater(paths: StorePaths, n: number): Promise<void> {
-  await replaceFile(paths.highwater, Buffer.from(`${n}\n`), STATE_FILE_MODE);
+export async function recordHighwater(ctx: LockedContext, n: number): Promise<void> {
+  await replaceFile(ctx.paths.highwater, Buffer.from(`${n}\n`), STATE_FILE_MODE);
 }

@@ -12,6 +12,7 @@ import { CertswapError, ErrorCodes } from '../../errors.js';
 import { readStateFile } from './state-file.js';
 import { replaceFile } from '../../io/durable.js';
 import { STATE_FILE_MODE, isGenerationName } from '../layout.js';
+import type { LockedContext } from '../locked.js';
 
 export interface Activation {
   activated: number;
@@ -60,11 +61,15 @@ export async function readHistory(file: string): Promise<Activation[]> {
 }
 
 /** Durably records that `activated` replaced `outgoing`. */
-export async function recordActivation(file: string, entries: Activation[], activation: Activation): Promise<void> {
-  await replaceFile(file, Buffer.from(formatHistory([activation, ...entries])), STATE_FILE_MODE);
+export async function recordActivation(
+  ctx: LockedContext,
+  entries: Activation[],
+  activation: Activation,
+): Promise<void> {
+  await replaceFile(ctx.paths.history, Buffer.from(formatHistory([activation, ...entries])), STATE_FILE_MODE);
 }
 
 /** Durably replaces an unreadable record with an empty one (recover: no rollback targets known). */
-export async function resetHistory(file: string): Promise<void> {
-  await replaceFile(file, Buffer.alloc(0), STATE_FILE_MODE);
+export async function resetHistory(ctx: LockedContext): Promise<void> {
+  await replaceFile(ctx.paths.history, Buffer.alloc(0), STATE_FILE_MODE);
 }

@@ -9,6 +9,7 @@ import { CertswapError, ErrorCodes } from '../../errors.js';
 import { removeDurable, replaceFile } from '../../io/durable.js';
 import { MAX_GENERATION, STATE_FILE_MODE, type StorePaths } from '../layout.js';
 import { readStateFile } from './state-file.js';
+import type { LockedContext } from '../locked.js';
 
 export interface Trial {
   /** The generation on trial. */
@@ -55,11 +56,11 @@ export async function readTrial(paths: StorePaths): Promise<Trial | null> {
 }
 
 /** Durably records a trial (before the switch it describes). */
-export async function recordTrial(paths: StorePaths, trial: Trial): Promise<void> {
-  await replaceFile(paths.trial, Buffer.from(`${JSON.stringify(trial)}\n`), STATE_FILE_MODE);
+export async function recordTrial(ctx: LockedContext, trial: Trial): Promise<void> {
+  await replaceFile(ctx.paths.trial, Buffer.from(`${JSON.stringify(trial)}\n`), STATE_FILE_MODE);
 }
 
 /** Durably ends the trial (after its commit or its way back is durable). */
-export async function clearTrial(paths: StorePaths): Promise<void> {
-  await removeDurable(paths.trial);
+export async function clearTrial(ctx: LockedContext): Promise<void> {
+  await removeDurable(ctx.paths.trial);
 }
