@@ -6,6 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { CertswapError, ErrorCodes } from '../errors.js';
+import { parseDuration } from './duration.js';
 import { LOG_LEVELS } from '../log.js';
 import { DEFAULT_KEEP, MAX_KEEP } from '../store/ops/prune.js';
 import { EXTENDED_KEY_USAGES, type ExtendedKeyUsage, isExtendedKeyUsage } from '../pki/eku.js';
@@ -70,13 +71,7 @@ function fail(where: string, problem: string): never {
   throw new CertswapError(ErrorCodes.CONFIG_INVALID, `${where}: ${problem}`);
 }
 
-/** "90s", "5m", "2h", "30d", "250ms", or a number of milliseconds. */
-export function parseDuration(v: unknown, where: string): number {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v.trim()) : null;
-  if (!m) fail(where, `expected a duration like 90s, 5m, 2h or 30d, not ${JSON.stringify(v)}`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms']!;
-}
+export { parseDuration };
 
 /**
  * The ranges a configuration is held to, written as a user would write them. Each keeps a typo or a

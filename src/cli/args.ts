@@ -1,6 +1,7 @@
 /** Argument parsing only: turns argv into a command and typed options, or a usage error. */
 import { parseArgs } from 'node:util';
 import { ErrorCodes } from '../errors.js';
+import { parseDuration } from '../agent/duration.js';
 import { MAX_KEEP, isKeep } from '../store/ops/prune.js';
 import { parseGeneration } from '../store/layout.js';
 import { EXTENDED_KEY_USAGES, type ExtendedKeyUsage, isExtendedKeyUsage } from '../pki/eku.js';
@@ -62,7 +63,7 @@ export type StoreCommandArgs =
   | (StoreArgs & { command: 'prune'; keep?: number })
   | (StoreArgs & CheckArgs & { command: 'verify' })
   | (StoreArgs & { command: 'commit' })
-  | (StoreArgs & { command: 'status' })
+  | (StoreArgs & { command: 'status'; expiringWithinMs?: number })
   | (StoreArgs & { command: 'recover' });
 
 /** One type per command: each carries exactly what its command takes, checked by parseCli. */
@@ -92,6 +93,7 @@ const OPTIONS = {
   demo: { type: 'boolean' },
   name: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  'expiring-within': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -104,7 +106,7 @@ const ALLOWED: Record<Command, string[]> = {
   commit: [],
   rollback: ['to', 'clock-skew'],
   prune: ['keep', 'clock-skew'],
-  status: ['clock-skew'],
+  status: ['clock-skew', 'expiring-within'],
   verify: ['trust', 'expect-name', 'require-eku', 'clock-skew'],
   recover: ['clock-skew'],
   agent: ['config', 'demo'],
@@ -203,6 +205,17 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     }
     case 'verify':
       return { ...store, ...checks, command };
+    case 'status': {
+      const within = v['expiring-within'];
+      if (within === undefined) return { ...store, command };
+      let ms: number;
+      try {
+        ms = parseDuration(within, '--expiring-within');
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      return { ...store, command, expiringWithinMs: ms };
+    }
     default:
       return { ...store, command };
   }

@@ -160,6 +160,10 @@ async function execute(args: StoreCommandArgs, io: Io): Promise<number> {
     case 'status': {
       const s = await store.status();
       print(formatStatus(s), s);
+      // The check for cron and classic monitoring: the active pair, re-read and validated now, must
+      // outlive the given time. Any refusal (NO_ACTIVE, EXPIRED, LIFETIME_TOO_SHORT...) is the
+      // one-line reason on stderr and exit 1.
+      if (args.expiringWithinMs !== undefined) await store.verify({ minRemainingMs: args.expiringWithinMs });
       return 0;
     }
     case 'verify': {

@@ -34,6 +34,28 @@ function json<T>(out: string): T {
 describe('cli', function () {
   this.timeout(60_000);
 
+  it('status --expiring-within: exit 0 while the active pair outlives the time, else 1 with the reason', async () => {
+    const dir = await storeDir();
+    let r = await certswap(['status', '--dir', dir, '--expiring-within', '14d']);
+    expect([r.code, r.stderr]).to.deep.equal([1, `certswap: ENOENT: no such store directory: ${dir} does not exist\n`]);
+    const f = await writePair(await makePair()); // valid for 30 days
+    expect((await certswap(['install', '--dir', dir, '--cert', f.cert, '--key', f.key])).code).to.equal(0);
+    r = await certswap(['status', '--dir', dir, '--expiring-within', '14d']);
+    expect([r.code, r.stderr]).to.deep.equal([0, '']);
+    expect(r.stdout).to.match(/^store /);
+    r = await certswap(['status', '--dir', dir, '--expiring-within', '40d']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/^certswap: CERTSWAP_LIFETIME_TOO_SHORT: generation 1: cert .*expires at .*\n$/);
+    expect(r.stderr.split('\n')).to.have.length(2); // one line
+    r = await certswap(['status', '--dir', dir, '--expiring-within', '40d', '--json']);
+    expect(JSON.parse(r.stderr)).to.have.nested.property('error.code', 'CERTSWAP_LIFETIME_TOO_SHORT');
+    await fse.remove(path.join(dir, 'current'));
+    r = await certswap(['status', '--dir', dir, '--expiring-within', '1h']);
+    expect([r.code, r.stderr]).to.deep.equal([1, `certswap: CERTSWAP_NO_ACTIVE: nothing is active in ${dir}\n`]);
+    r = await certswap(['status', '--dir', dir, '--expiring-within', 'soon']);
+    expect(r.code).to.equal(2);
+  });
+
   it('runs the scripted rotation: install twice, rollback, refused install, prune, recover, status', async () => {
     const dir = await storeDir();
     const link = (): Promise<string> => fse.readlink(path.join(dir, 'current'));
