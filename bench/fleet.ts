@@ -13,6 +13,8 @@
  *
  *   npm run bench:fleet                    10,000 devices (about half a minute)
  *   npm run bench:fleet -- --devices 2000  a smaller fleet (written to bench/fleet-2000.json)
+ *   npm run bench:fleet -- --seed 30       other enrolments and draws (bench/fleet-seed30.json):
+ *                                          scenario i uses seed + i; the default is 17
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,8 +26,13 @@ import { todayPolicy } from './fleet-today.js';
 import { table } from './table.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const arg = process.argv.indexOf('--devices');
-const DEVICES = arg > 0 ? Number(process.argv[arg + 1]) : 10_000;
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const DEVICES = option('--devices', 10_000);
+const DEFAULT_SEED = 17;
+const SEED = option('--seed', DEFAULT_SEED);
 const LIFETIME_MS = 30 * DAY_MS;
 const LIFETIMES = 21;
 /** The CA backdates notBefore by this much, as cfssl does: the schedule must absorb the slip. */
@@ -111,7 +118,7 @@ function runs(): Run[] {
     for (const rule of ['certswap', 'today'] as const) {
       // The same seed for both rules: the same enrolments.
       for (const [i, k] of kinds.entries())
-        out.push({ scenario: { ...k, rule, window }, firstTargetWindow, seed: 17 + i });
+        out.push({ scenario: { ...k, rule, window }, firstTargetWindow, seed: SEED + i });
     }
   }
   return out;
@@ -165,6 +172,7 @@ console.log(
     : `\ntargets (certswap rule) not met:\n${missed.map((m) => `  ${m}`).join('\n')}`,
 );
 
-const file = path.join(here, DEVICES === 10_000 ? 'fleet.json' : `fleet-${DEVICES}.json`);
+const parts = ['fleet', DEVICES !== 10_000 && `${DEVICES}`, SEED !== DEFAULT_SEED && `seed${SEED}`];
+const file = path.join(here, `${parts.filter(Boolean).join('-')}.json`);
 fs.writeFileSync(file, `${JSON.stringify({ devices: DEVICES, scenarios: results }, null, 2)}\n`);
 console.log(`wrote ${path.relative(process.cwd(), file)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

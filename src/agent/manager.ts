@@ -137,7 +137,9 @@ export class CertificateManager {
       );
     }
     const d = await checkDue(m.store, c, this.clock.now(), force);
-    if (d.info) m.active = d.info;
+    // Forgotten when nothing valid is active: a retry then uses plain backoff, never herd waits
+    // bounded by the expiry of a certificate that no longer counts.
+    m.active = d.info;
     if (d.reason === null)
       return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: windowTime(c, d.info!) };
     this.log.info(

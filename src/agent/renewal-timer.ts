@@ -31,6 +31,8 @@ export interface RenewalTimerOptions {
 export class RenewalTimer {
   private attempt = 0;
   private failingSince = 0;
+  /** The failure streak's own draw (retry.ts: a device keeps its place in the queue). */
+  private draw = 0;
   private readonly random: () => number;
 
   constructor(private readonly opts: RenewalTimerOptions) {
@@ -45,12 +47,16 @@ export class RenewalTimer {
 
   /**
    * After a failed attempt at `nowMs`; `notAfterMs` is the active certificate's expiry (null when
-   * there is none). Counts the failure streak that herd control widens with (retry.ts).
+   * there is none). Counts the failure streak that herd control widens with, and draws its place
+   * in the queue once, at its first failure (retry.ts).
    */
   failed(nowMs: number, notAfterMs: number | null): RetryPlan {
-    if (this.attempt === 0) this.failingSince = nowMs;
+    if (this.attempt === 0) {
+      this.failingSince = nowMs;
+      this.draw = this.random();
+    }
     this.attempt += 1;
-    const streak = { attempt: this.attempt, failingForMs: nowMs - this.failingSince };
+    const streak = { attempt: this.attempt, failingForMs: nowMs - this.failingSince, draw: this.draw };
     const delayMs = retryDelay(streak, notAfterMs === null ? null : notAfterMs - nowMs, this.opts.backoff, this.random);
     return { at: new Date(nowMs + delayMs), why: 'retry backoff', attempt: this.attempt, delayMs };
   }

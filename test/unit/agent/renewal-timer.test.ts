@@ -22,6 +22,26 @@ describe('RenewalTimer', () => {
     expect(timer.failed(t0 + 7_200_000, notAfter)).to.include({ attempt: 1, delayMs: 1000 });
   });
 
+  it('draws a place in the queue once per failure streak, and keeps it for the whole outage', () => {
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const notAfter = t0 + 30 * DAY;
+    const draws = [0.25, 0.9, 0.9, 0.9, 0.75];
+    const timer = new RenewalTimer({
+      seed: 'd',
+      window: { from: 0.7, to: 0.9 },
+      backoff: b,
+      random: () => draws.shift()!,
+    });
+    timer.failed(t0, notAfter); // the streak's draw: 0.25; the first backoff draws 0.9
+    const at = (h: number): number => timer.failed(t0 + h * 3_600_000, notAfter).delayMs;
+    const herd = HERD_SPREAD * 3_600_000;
+    expect(at(1)).to.equal(Math.round(herd / 2 + (herd / 2) * 0.25));
+    expect(at(2)).to.equal(Math.round(HERD_SPREAD * 7_200_000 * (0.5 + 0.25 / 2)));
+    timer.succeeded({ notBefore: new Date(t0).toISOString(), notAfter: new Date(notAfter).toISOString() });
+    timer.failed(t0 + 5 * 3_600_000, notAfter); // a new streak draws again: 0.9
+    expect(at(6)).to.equal(Math.round(herd / 2 + (herd / 2) * 0.9));
+  });
+
   it('schedules by the window of the active certificate and the identity it was given', () => {
     const w = { from: 0.5, to: 0.9 };
     const timer = new RenewalTimer({ seed: 'device-7', window: w, backoff: b });
