@@ -56,3 +56,40 @@ export async function runAgent(config: AgentConfig, log: Log, latch?: SignalLatc
   log.info({ event: 'stop' }, 'agent stopped');
   return 0;
 }
+
+/**
+ * `certswap agent --once`: one look at every certificate, for a timer instead of a resident
+ * process (a device that cannot spare an idle Node process pays nothing between runs). Recovers
+ * every store (start), renews what is due (provision, stage, trial, check, commit or roll back,
+ * hooks), prunes, and returns 0 when every certificate is fine (renewed, or not due) and 1 when
+ * any failed; the active pair of a failed one is unchanged (the store guarantees it), and the
+ * next run tries again. Nothing depends on a signal: a SIGTERM (the timer's stop) kills it, and
+ * the next run's recover repairs whatever it interrupted.
+ */
+export async function runOnce(config: AgentConfig, log: Log): Promise<number> {
+  const manager = new CertificateManager(config, { log });
+  await manager.start();
+  let failed = 0;
+  for (const c of config.certificates) {
+    try {
+      const r = await manager.ensureCertificate(c.name);
+      // A rotation pruned already; a certificate that was not due is pruned here.
+      if (r.renewed === null) await manager.store(c.name).prune(c.keep);
+      log.info(
+        {
+          event: 'once',
+          cert: c.name,
+          generation: r.generation,
+          renewed: r.renewed !== null,
+          nextRenewal: r.nextRenewal,
+        },
+        `${c.name}: ${r.renewed ? `renewed, generation ${r.generation}` : 'not due'}`,
+      );
+    } catch {
+      // ensureCertificate has logged the failure with its code.
+      failed++;
+    }
+  }
+  log.info({ event: 'stop', failed }, failed === 0 ? 'every certificate is fine' : `${failed} certificate(s) failed`);
+  return failed === 0 ? 0 : 1;
+}

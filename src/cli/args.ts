@@ -51,7 +51,7 @@ interface PairArgs extends StoreArgs, CheckArgs {
 
 /** `agent` and `renew`: an agent configuration instead of one store. */
 export type AgentArgs =
-  | (Common & { command: 'agent'; config?: string })
+  | (Common & { command: 'agent'; config?: string; once: boolean })
   | (Common & { command: 'renew'; config?: string; name?: string; dryRun: boolean });
 
 /** The commands on one store, one type per command. */
@@ -93,6 +93,7 @@ const OPTIONS = {
   demo: { type: 'boolean' },
   name: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  once: { type: 'boolean' },
   'expiring-within': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
@@ -109,7 +110,7 @@ const ALLOWED: Record<Command, string[]> = {
   status: ['clock-skew', 'expiring-within'],
   verify: ['trust', 'expect-name', 'require-eku', 'clock-skew'],
   recover: ['clock-skew'],
-  agent: ['config', 'demo'],
+  agent: ['config', 'demo', 'once'],
   renew: ['config', 'demo', 'name', 'dry-run'],
 };
 const COMMON = ['dir', 'json', 'log-level', 'lock-timeout', 'help', 'version'];
@@ -169,7 +170,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
       throw new UsageError(`${command} needs --config FILE (or --demo for the embedded default)`);
     const config = defined({ config: v.config });
     return command === 'agent'
-      ? { ...base, command, ...config }
+      ? { ...base, command, ...config, once: v.once ?? false }
       : { ...base, command, ...config, ...defined({ name: v.name }), dryRun: v['dry-run'] ?? false };
   }
   const dir = v.dir ?? env.CERTSWAP_DIR;

@@ -82,8 +82,8 @@ async function executeAgent(args: AgentArgs, io: Io): Promise<number> {
     throw new UsageError(`unknown log level ${JSON.stringify(level)}`);
   const log = createLogger({ level, pretty: process.stderr.isTTY === true });
   if (args.command === 'agent') {
-    const { runAgent } = await import('../agent/agent.js');
-    return runAgent(config, log, io.signals);
+    const { runAgent, runOnce } = await import('../agent/agent.js');
+    return args.once ? runOnce(config, log) : runAgent(config, log, io.signals);
   }
   const { CertificateManager } = await import('../agent/manager.js');
   const manager = new CertificateManager(config, { log });

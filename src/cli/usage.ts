@@ -22,7 +22,10 @@ Commands:
                                     stderr unless the active pair is valid beyond that time
   verify   [--expect-name NAME]     check the active pair: present, matching, in validity
   recover                           start-up repair after a crash; safe to run any time
-  agent    --config FILE | --demo   the renewal agent: keeps certificates fresh (SIGHUP: renew now)
+  agent    --config FILE | --demo [--once]
+                                    the renewal agent: keeps certificates fresh (SIGHUP: renew
+                                    now); --once: one look at every certificate, then exit
+                                    (0: all fine, 1: a renewal failed), for a timer
   renew    --config FILE | --demo [--name NAME] [--dry-run]
                                     renew now, once, and exit; with --dry-run print when each
                                     certificate would be renewed, and why, and renew nothing

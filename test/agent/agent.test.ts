@@ -77,6 +77,38 @@ ${extra}`,
 describe('certswap agent (process)', function () {
   this.timeout(120_000);
 
+  it('--once: one look at every certificate, then exit 0 when all are fine, 1 when a renewal failed', async () => {
+    const dir = await tempDir();
+    const config = await writeConfig(dir);
+    await fse.writeFile(config, (await fse.readFile(config, 'utf8')).replace('lifetime: 5s', 'lifetime: 1h'));
+    const once = (file: string) => certswap(['agent', '--config', file, '--once', '--log-level', 'info']);
+    let r = await once(config); // nothing active: renews
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/"event":"once".*"renewed":true/);
+    r = await once(config); // a one-hour certificate renewed a moment ago is not due
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/"event":"once".*"renewed":false/);
+    const status = JSON.parse((await certswap(['status', '--dir', path.join(dir, 'store'), '--json'])).stdout) as {
+      current: number;
+    };
+    expect(status.current).to.equal(1);
+    // A second certificate whose provisioner fails: the run reports it, the first is still fine.
+    const failing = path.join(dir, 'failing.yaml');
+    await fse.writeFile(
+      failing,
+      `${(await fse.readFile(config, 'utf8')).trimEnd()}
+  - name: broken
+    dir: store2
+    identity: { commonName: device-2 }
+    provisioner: { type: command, command: [sh, -c, 'echo no CA today >&2; exit 3'] }
+`,
+    );
+    r = await once(failing);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/no CA today/);
+    expect(r.stderr).to.match(/1 certificate\(s\) failed/);
+  });
+
   it('starts, rotates twice on its own, and stops cleanly on SIGTERM', async () => {
     const dir = await tempDir();
     const { child, events } = agent(await writeConfig(dir));
