@@ -113,7 +113,12 @@ describe('certswap agent (process)', function () {
     const dir = await tempDir();
     const { child, events } = agent(await writeConfig(dir));
     const exited = once(child, 'exit');
-    await until('three rotations', () => events.filter((e) => e.event === 'rotated').length >= 3);
+    try {
+      await until('three rotations', () => events.filter((e) => e.event === 'rotated').length >= 3);
+    } catch (err) {
+      child.kill('SIGKILL'); // never left running past a failed wait
+      throw err;
+    }
     child.kill('SIGTERM');
     const [code] = await exited;
     expect(code).to.equal(0);
@@ -142,22 +147,28 @@ describe('certswap agent (process)', function () {
     );
     await fse.writeFile(slow, (await fse.readFile(slow, 'utf8')).replace('lifetime: 5s', 'lifetime: 1h'));
     const renew = spawn(process.execPath, [CLI, 'renew', '--config', slow], { stdio: 'ignore' });
+    const exited = once(renew, 'exit');
     const store = path.join(dir, 'store');
-    await until(
-      'generation 2 on trial',
-      async () =>
-        (await fse.readlink(path.join(store, 'current')).catch(() => '')) === 'generations/2' &&
-        fse.pathExists(path.join(store, '.trial')),
-    );
-    // The kill lands while the check runs (between activation and commit), not before it starts.
-    await until('the check to record its pid', async () =>
-      /^\d+\n$/.test(await fse.readFile(checkPid, 'utf8').catch(() => '')),
-    );
-    renew.kill('SIGKILL');
-    await once(renew, 'exit');
-    // The check ran in its own process group and outlives the agent; it must not outlive the test.
-    // (sh execs the sleep, so a marker in its command line would be gone: kill the group by id.)
-    process.kill(-Number(await fse.readFile(checkPid, 'utf8')), 'SIGKILL');
+    try {
+      await until(
+        'generation 2 on trial',
+        async () =>
+          (await fse.readlink(path.join(store, 'current')).catch(() => '')) === 'generations/2' &&
+          fse.pathExists(path.join(store, '.trial')),
+      );
+      // The kill lands while the check runs (between activation and commit), not before it starts.
+      await until('the check to record its pid', async () =>
+        /^\d+\n$/.test(await fse.readFile(checkPid, 'utf8').catch(() => '')),
+      );
+    } finally {
+      // On every path: the agent dies here, and the check, which ran in its own process group and
+      // outlives the agent, with it. (sh execs the sleep, so a marker in its command line would be
+      // gone: the group is killed by the id it recorded.)
+      renew.kill('SIGKILL');
+      await exited;
+      const pid = Number(await fse.readFile(checkPid, 'utf8').catch(() => ''));
+      if (pid > 0) process.kill(-pid, 'SIGKILL'); // the check's sleep is alive: it waits 60 s
+    }
     const r = await certswap(['recover', '--dir', store]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/generation 2 was on trial and never committed: returned to 1/);
