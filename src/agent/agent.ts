@@ -7,7 +7,9 @@
 import type { Log } from '../store/context.js';
 import type { AgentConfig } from './config.js';
 import { CertificateManager } from './manager.js';
+import type { AgentObserver } from './events.js';
 import type { AgentSignal, SignalLatch } from './signal-latch.js';
+import { createMonitoring } from '../monitor/agent-monitoring.js';
 
 /**
  * Runs the agent until SIGTERM or SIGINT; resolves 0 after an orderly stop. Signals that arrive
@@ -16,7 +18,9 @@ import type { AgentSignal, SignalLatch } from './signal-latch.js';
  * any renewal. Raises what manager.start() raises (a store that cannot be opened or recovered).
  */
 export async function runAgent(config: AgentConfig, log: Log, latch?: SignalLatch): Promise<number> {
-  const manager = new CertificateManager(config, { log });
+  // Metrics and webhooks (src/monitor): configured or not, they only observe the manager.
+  const monitoring = await createMonitoring(config, log);
+  const manager = new CertificateManager(config, { log, observer: monitoring.observer });
   // Until start() has finished there is nothing to renew or stop: remember what was asked.
   let started = false;
   let renewAsked = false;
@@ -43,6 +47,7 @@ export async function runAgent(config: AgentConfig, log: Log, latch?: SignalLatc
   for (const signal of latch?.release() ?? []) handlers[signal](signal);
   try {
     await manager.start();
+    await monitoring.start(manager);
     started = true;
     const certificates = config.certificates.map((c) => ({ name: c.name, dir: c.dir }));
     log.info({ event: 'start', certificates }, `agent started (pid ${process.pid})`);
@@ -52,6 +57,7 @@ export async function runAgent(config: AgentConfig, log: Log, latch?: SignalLatc
     await stopping;
   } finally {
     for (const [signal, handler] of Object.entries(handlers)) process.off(signal, handler);
+    await monitoring.close();
   }
   log.info({ event: 'stop' }, 'agent stopped');
   return 0;
@@ -67,12 +73,29 @@ export async function runAgent(config: AgentConfig, log: Log, latch?: SignalLatc
  * the next run's recover repairs whatever it interrupted.
  */
 export async function runOnce(config: AgentConfig, log: Log): Promise<number> {
-  const manager = new CertificateManager(config, { log });
-  await manager.start();
+  const monitoring = await createMonitoring(config, log);
+  const manager = new CertificateManager(config, { log, observer: monitoring.observer });
+  try {
+    await manager.start();
+    await monitoring.start(manager);
+    return await lookOnce(config, manager, log, monitoring.observer);
+  } finally {
+    // The textfile's last write and the webhook's deliveries finish before the process exits.
+    await monitoring.close();
+  }
+}
+
+async function lookOnce(
+  config: AgentConfig,
+  manager: CertificateManager,
+  log: Log,
+  observer: AgentObserver,
+): Promise<number> {
   let failed = 0;
   for (const c of config.certificates) {
     try {
       const r = await manager.ensureCertificate(c.name);
+      observer({ type: 'scheduled', name: c.name, at: r.nextRenewal, why: 'window' });
       // A rotation pruned already; a certificate that was not due is pruned here.
       if (r.renewed === null) await manager.store(c.name).prune(c.keep);
       log.info(
@@ -86,8 +109,9 @@ export async function runOnce(config: AgentConfig, log: Log): Promise<number> {
         `${c.name}: ${r.renewed ? `renewed, generation ${r.generation}` : 'not due'}`,
       );
     } catch {
-      // ensureCertificate has logged the failure with its code.
+      // ensureCertificate has logged the failure with its code. It is due now; the next run retries.
       failed++;
+      observer({ type: 'scheduled', name: c.name, at: new Date(), why: 'next run' });
     }
   }
   log.info({ event: 'stop', failed }, failed === 0 ? 'every certificate is fine' : `${failed} certificate(s) failed`);

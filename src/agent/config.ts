@@ -15,6 +15,8 @@ import { checkCfsslUrl } from './provisioners/cfssl-client.js';
 import type { SubjectAttributes } from '../pki/csr.js';
 import type { Identity } from './provisioners/provisioner.js';
 import { DEFAULT_BACKOFF, DEFAULT_WINDOW, type Backoff, type RenewWindow } from './schedule.js';
+import { checkWebhookUrl } from '../notify/webhook.js';
+import { NOTIFY_EVENTS, isNotifyEvent, type NotifyEvent } from '../notify/notifier.js';
 
 export type ProvisionerConfig =
   | { type: 'local-ca'; caDir: string; lifetimeMs: number; keyType: KeyType; usages: ExtendedKeyUsage[] }
@@ -63,6 +65,28 @@ export interface CertificateConfig {
 export interface AgentConfig {
   logLevel: string;
   certificates: CertificateConfig[];
+  metrics?: MetricsConfig;
+  notify?: NotifyConfig;
+}
+
+/** `metrics:` (docs/monitoring.md): an HTTP endpoint and/or a node_exporter textfile. */
+export interface MetricsConfig {
+  listen?: { host: string; port: number };
+  textfile?: string;
+  /** /healthz fails once renewals of a certificate have failed without a break for longer. */
+  unhealthyAfterMs: number;
+}
+
+/** `notify:` (docs/monitoring.md): a webhook told of rotations, rollbacks, failures and expiry. */
+export interface NotifyConfig {
+  webhook: string;
+  events: NotifyEvent[];
+  timeoutMs: number;
+  attempts: number;
+  backoffMs: number;
+  /** PEM bundle the webhook server's certificate must chain to; read at start. */
+  ca?: string;
+  expiringWithinMs: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -92,6 +116,12 @@ export const LIMITS = {
   lifetime: ['2s', '825d'],
   /** Attempts of a hook or of one CA request. */
   attempts: [1, 10],
+  /** metrics.unhealthyAfter: how long renewals may fail before /healthz does. */
+  unhealthyAfter: ['1s', '365d'],
+  /** notify.backoff: the first delay between attempts of one webhook delivery (doubled each time). */
+  webhookBackoff: ['100ms', '10m'],
+  /** notify.expiringWithin. */
+  expiringWithin: ['1s', '825d'],
   /** Generations kept after a rotation: prune's own range (0 keeps what 1 keeps: the active one and its target). */
   keep: [0, MAX_KEEP],
 } as const;
@@ -177,7 +207,7 @@ function keyType(v: unknown, where: string): KeyType {
 }
 
 const KEYS = {
-  config: ['logLevel', 'certificates'],
+  config: ['logLevel', 'certificates', 'metrics', 'notify'],
   certificate: ['name', 'dir', 'identity', 'usages', 'provisioner', 'renew', 'retry', 'keep', 'check', 'hooks'],
   identity: ['commonName', 'sans'],
   'local-ca': ['type', 'caDir', 'lifetime', 'keyType'],
@@ -189,6 +219,8 @@ const KEYS = {
   check: ['command', 'tls', 'timeout'],
   tls: ['host', 'port', 'servername', 'ca'],
   hooks: ['command', 'pidFile', 'signal', 'timeout', 'attempts'],
+  metrics: ['listen', 'textfile', 'unhealthyAfter'],
+  notify: ['webhook', 'events', 'timeout', 'attempts', 'backoff', 'ca', 'expiringWithin'],
 } as const;
 
 function csrProvisioner(p: Obj, where: string, base: string, usages: ExtendedKeyUsage[]): CsrProvisionerConfig {
@@ -335,7 +367,57 @@ export function parseConfig(raw: unknown, base: string): AgentConfig {
     if (names.has(x.name)) fail('certificates', `duplicate name ${JSON.stringify(x.name)}`);
     names.add(x.name);
   }
-  return { logLevel: logLevelName, certificates };
+  const out: AgentConfig = { logLevel: logLevelName, certificates };
+  if (c.metrics !== undefined) out.metrics = metricsConfig(c.metrics, base);
+  if (c.notify !== undefined) out.notify = notifyConfig(c.notify, base);
+  return out;
+}
+
+/** `host:port` or `[v6]:port`; the host is required, so that binding all addresses is a choice. */
+function listenAddress(v: unknown, where: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(str(v, where));
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) fail(where, `expected host:port (127.0.0.1:9877), not ${JSON.stringify(v)}`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function metricsConfig(raw: unknown, base: string): MetricsConfig {
+  const m = mapping(raw, 'metrics', KEYS.metrics);
+  const out: MetricsConfig = {
+    unhealthyAfterMs: duration(m.unhealthyAfter, '24h', 'metrics.unhealthyAfter', LIMITS.unhealthyAfter),
+  };
+  if (m.listen !== undefined) out.listen = listenAddress(m.listen, 'metrics.listen');
+  if (m.textfile !== undefined) {
+    out.textfile = path.resolve(base, str(m.textfile, 'metrics.textfile'));
+    if (!out.textfile.endsWith('.prom'))
+      fail('metrics.textfile', 'expected a name ending in .prom (node_exporter reads only those)');
+  }
+  if (!out.listen && !out.textfile) fail('metrics', 'expected listen and/or textfile');
+  return out;
+}
+
+function notifyConfig(raw: unknown, base: string): NotifyConfig {
+  const n = mapping(raw, 'notify', KEYS.notify);
+  const webhook = str(n.webhook, 'notify.webhook');
+  try {
+    checkWebhookUrl(webhook);
+  } catch (err) {
+    fail('notify.webhook', (err as Error).message);
+  }
+  const events = n.events === undefined ? [...NOTIFY_EVENTS] : strList(n.events, 'notify.events');
+  for (const e of events) {
+    if (!isNotifyEvent(e)) fail('notify.events', `unknown event ${JSON.stringify(e)} (${NOTIFY_EVENTS.join(', ')})`);
+  }
+  const out: NotifyConfig = {
+    webhook,
+    events: events as NotifyEvent[],
+    timeoutMs: duration(n.timeout, '10s', 'notify.timeout', LIMITS.timeout),
+    attempts: count(n.attempts, 5, 'notify.attempts', LIMITS.attempts),
+    backoffMs: duration(n.backoff, '1s', 'notify.backoff', LIMITS.webhookBackoff),
+    expiringWithinMs: duration(n.expiringWithin, '7d', 'notify.expiringWithin', LIMITS.expiringWithin),
+  };
+  if (n.ca !== undefined) out.ca = path.resolve(base, str(n.ca, 'notify.ca'));
+  return out;
 }
 
 export async function loadConfigFile(file: string): Promise<AgentConfig> {

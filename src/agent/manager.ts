@@ -21,6 +21,7 @@ import { checkDue, phaseSeed, windowTime, type RenewReason } from './due.js';
 import { RenewalTimer, type NextRenewal } from './renewal-timer.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
+import type { AgentEvent, AgentObserver } from './events.js';
 
 export type { RenewReason } from './due.js';
 
@@ -48,6 +49,8 @@ export interface ManagerOptions {
   clock?: Clock;
   log?: Log;
   random?: () => number;
+  /** Told of every look, rotation, rollback, failure and schedule (events.ts): metrics, webhooks. */
+  observer?: AgentObserver;
 }
 
 export class CertificateManager {
@@ -55,6 +58,7 @@ export class CertificateManager {
   private readonly clock: Clock;
   private readonly log: Log;
   private readonly random: () => number;
+  private readonly observer: AgentObserver | undefined;
   private stopping = false;
   private wake = new AbortController();
   private readonly forced = new Set<string>();
@@ -67,6 +71,16 @@ export class CertificateManager {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentLog;
     this.random = opts.random ?? Math.random;
+    this.observer = opts.observer;
+  }
+
+  /** Tells the observer; an observer that throws is logged, never allowed to fail a renewal. */
+  private emit(event: AgentEvent): void {
+    try {
+      this.observer?.(event);
+    } catch (err) {
+      this.log.error({ event: 'observer', type: event.type, err: (err as Error).message }, 'observer failed');
+    }
   }
 
   /** Opens every store and runs its start-up recovery (rolls back an uncommitted trial). */
@@ -83,6 +97,10 @@ export class CertificateManager {
       const r = await store.recover();
       if (r.trialRolledBack || r.repointed || r.leftoversRemoved.length || r.problems.length) {
         this.log.warn({ event: 'recover', cert: c.name, ...r }, `recovered ${c.name}`);
+      }
+      if (r.trialRolledBack) {
+        const { from, to } = r.trialRolledBack;
+        this.emit({ type: 'rolled-back', name: c.name, reason: 'recover', generation: to, from });
       }
     }
   }
@@ -120,6 +138,7 @@ export class CertificateManager {
           { event: 'renew-failed', cert: name, code: e.code, generation: e.generation },
           `renewing ${name} failed (${e.code}): ${e.message}`,
         );
+        this.emit({ type: 'renewal-failed', name, code: e.code, message: e.message });
         throw e;
       }
     });
@@ -135,13 +154,23 @@ export class CertificateManager {
         { event: 'rollback', cert: c.name, generation: back.generation },
         `${c.name}: rolled back a trial left pending`,
       );
+      this.emit({
+        type: 'rolled-back',
+        name: c.name,
+        reason: 'recover',
+        generation: back.generation,
+        from: back.previous,
+      });
     }
     const d = await checkDue(m.store, c, this.clock.now(), force);
     // Forgotten when nothing valid is active: a retry then uses plain backoff, never herd waits
     // bounded by the expiry of a certificate that no longer counts.
     m.active = d.info;
-    if (d.reason === null)
+    this.emit({ type: 'look', name: c.name, generation: d.generation ?? null, notAfter: d.info?.notAfter ?? null });
+    if (d.reason === null) {
+      this.emit({ type: 'looked', name: c.name, renewed: false });
       return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: windowTime(c, d.info!) };
+    }
     this.log.info(
       { event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null },
       `renewing ${c.name}: ${d.reason}`,
@@ -149,15 +178,18 @@ export class CertificateManager {
 
     // 1. Provision into a private work directory the store gives (inside it, 0700); it is a
     //    leftover that recover removes if we die here.
-    const input = await m.store.withWorkDir((workDir) =>
-      m.provisioner.provision({
-        identity: c.identity,
-        workDir,
-        clock: this.clock,
-        log: this.log,
-        currentKey: async () => (d.generation === undefined ? null : (await m.store.readActive()).key),
-      }),
-    );
+    const started = performance.now();
+    const input = await m.store
+      .withWorkDir((workDir) =>
+        m.provisioner.provision({
+          identity: c.identity,
+          workDir,
+          clock: this.clock,
+          log: this.log,
+          currentKey: async () => (d.generation === undefined ? null : (await m.store.readActive()).key),
+        }),
+      )
+      .finally(() => this.emit({ type: 'provisioned', name: c.name, seconds: (performance.now() - started) / 1000 }));
     // 2. Stage: written, fsynced, validated as read back. A refused pair changes nothing.
     const { generation, pair } = await m.store.stage(input, {
       expectName: c.identity.commonName,
@@ -165,7 +197,7 @@ export class CertificateManager {
     });
     // 3. Activate (one rename) on trial when there is a check to pass: a crash before the commit
     //    is rolled back by the next recover.
-    await m.store.activate(generation, { trial: c.check !== undefined });
+    const { previous } = await m.store.activate(generation, { trial: c.check !== undefined });
     // 4. The check, then commit, or roll back.
     if (c.check) {
       try {
@@ -187,11 +219,20 @@ export class CertificateManager {
           { event: 'rollback', cert: c.name, generation: back.generation, failed: generation, code: e.code },
           `check failed, rolled back ${c.name}: ${e.message}`,
         );
+        this.emit({
+          type: 'rolled-back',
+          name: c.name,
+          reason: 'check',
+          generation: back.generation,
+          from: generation,
+        });
         await this.hooks(m, 'rollback', back.generation);
         throw e;
       }
       await m.store.commit();
     }
+    const { fingerprint, notAfter } = pair.info;
+    this.emit({ type: 'rotated', name: c.name, generation, previous, fingerprint, notAfter });
     // 5. Tell consumers, then prune (never the active generation or its rollback target).
     await this.hooks(m, 'activate', generation);
     const pruned = await m.store.prune(c.keep);
@@ -209,6 +250,7 @@ export class CertificateManager {
       `rotated ${c.name}: generation ${generation}, ` +
         `sha256 ${info.fingerprint.slice(0, 23)}..., expires ${info.notAfter}`,
     );
+    this.emit({ type: 'looked', name: c.name, renewed: true });
     return {
       name: c.name,
       renewed: { generation, reason: d.reason, fingerprint: info.fingerprint, notAfter: info.notAfter },
@@ -228,10 +270,9 @@ export class CertificateManager {
       );
     } catch (err) {
       // The switch stands; a consumer that did not reload keeps serving the previous valid pair.
-      this.log.error(
-        { event: 'hook', cert: m.config.name, hook: event, code: toCertswapError(err).code },
-        (err as Error).message,
-      );
+      const code = toCertswapError(err).code;
+      this.log.error({ event: 'hook', cert: m.config.name, hook: event, code }, (err as Error).message);
+      this.emit({ type: 'hook-failed', name: m.config.name, hook: event, code });
     }
   }
 
@@ -285,6 +326,7 @@ export class CertificateManager {
   }
 
   private logNext(name: string, plan: NextRenewal, extra: Record<string, unknown>): void {
+    this.emit({ type: 'scheduled', name, at: plan.at, why: plan.why });
     const at = plan.at.toISOString();
     const event = plan.why === 'retry backoff' ? 'retry' : 'scheduled';
     this.log.info(

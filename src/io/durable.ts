@@ -105,6 +105,34 @@ export async function replaceFile(file: string, data: Uint8Array, mode: number):
   await fsyncDir(path.dirname(file));
 }
 
+/**
+ * Removes the temporaries of `target` (tempNameFor) that a dead process left beside it: a file
+ * replaced with replaceFile outside a store (the metrics textfile), where no recover runs. A
+ * temporary whose writer still runs (its pid is alive) is left alone. Returns the names removed.
+ */
+export async function removeDeadTemps(target: string): Promise<string[]> {
+  const dir = path.dirname(target);
+  const prefix = `.${path.basename(target).replace(/^\.+/, '')}.tmp-`;
+  const removed: string[] = [];
+  for (const name of await fsOps.readdir(dir)) {
+    const pid = name.startsWith(prefix) ? Number(/^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1]) : NaN;
+    if (!Number.isSafeInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+    await fsOps.unlink(path.join(dir, name));
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists under another user.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 /** Renames the temporary entry `tmp` over `dest`; if the rename fails, `tmp` is removed. */
 async function renameTemp(tmp: string, dest: string): Promise<void> {
   try {

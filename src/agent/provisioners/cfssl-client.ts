@@ -33,7 +33,8 @@ export interface CfsslClientOptions {
 }
 
 const MAX_ANSWER = 1 << 20;
-const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
+/** The hosts plain http may go to (the webhook client, src/notify, follows the same rule). */
+export const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
 
 interface CfsslAnswer {
   success?: boolean;

@@ -247,3 +247,71 @@ describe('agent configuration', () => {
     expect(c.provisioner).to.include({ type: 'local-ca', caDir: '/srv/demo/var/ca', lifetimeMs: 60_000 });
   });
 });
+
+describe('agent configuration: metrics and notify', () => {
+  const certificates = [
+    { name: 'a', dir: 'store', identity: { commonName: 'a' }, provisioner: { type: 'local-ca', caDir: 'ca' } },
+  ];
+  const parse = (top: Record<string, unknown>) => parseConfig({ certificates, ...top }, '/etc/certswap');
+  const refused = (top: Record<string, unknown>, msg: RegExp): void => {
+    expect(() => parse(top), JSON.stringify(top))
+      .to.throw(msg)
+      .with.property('code', 'CERTSWAP_CONFIG_INVALID');
+  };
+
+  it('reads metrics: listen (IPv4, [IPv6], a name), textfile, unhealthyAfter', () => {
+    expect(parse({}).metrics).to.equal(undefined);
+    expect(parse({ metrics: { listen: '127.0.0.1:9877' } }).metrics).to.deep.equal({
+      listen: { host: '127.0.0.1', port: 9877 },
+      unhealthyAfterMs: 24 * 3_600_000,
+    });
+    expect(parse({ metrics: { listen: '[::1]:9877' } }).metrics?.listen).to.deep.equal({ host: '::1', port: 9877 });
+    expect(parse({ metrics: { listen: 'localhost:80' } }).metrics?.listen).to.deep.equal({
+      host: 'localhost',
+      port: 80,
+    });
+    expect(parse({ metrics: { textfile: 'tf/certswap.prom', unhealthyAfter: '2h' } }).metrics).to.deep.equal({
+      textfile: '/etc/certswap/tf/certswap.prom',
+      unhealthyAfterMs: 7_200_000,
+    });
+    refused({ metrics: {} }, /^metrics: expected listen and\/or textfile/);
+    refused({ metrics: { listen: '9877' } }, /^metrics.listen: expected host:port/);
+    refused({ metrics: { listen: '127.0.0.1:70000' } }, /^metrics.listen: expected host:port/);
+    refused({ metrics: { textfile: 'certswap.txt' } }, /^metrics.textfile: expected a name ending in .prom/);
+    refused({ metrics: { listen: '127.0.0.1:1', unhealthyAfter: '10ms' } }, /^metrics.unhealthyAfter: expected/);
+    refused({ metrics: { listn: '127.0.0.1:1' } }, /^metrics.listn: unknown key/);
+  });
+
+  it('reads notify: the webhook and its transport rule, events, timeout, attempts, backoff, ca', () => {
+    expect(parse({ notify: { webhook: 'https://hooks.example/certswap' } }).notify).to.deep.equal({
+      webhook: 'https://hooks.example/certswap',
+      events: ['rotated', 'rolled-back', 'renewal-failed', 'expiring-soon'],
+      timeoutMs: 10_000,
+      attempts: 5,
+      backoffMs: 1000,
+      expiringWithinMs: 7 * 86_400_000,
+    });
+    const n = parse({
+      notify: {
+        webhook: 'http://127.0.0.1:8080/x',
+        events: ['renewal-failed'],
+        timeout: '2s',
+        attempts: 3,
+        backoff: '200ms',
+        ca: 'hooks-ca.pem',
+        expiringWithin: '3d',
+      },
+    }).notify;
+    expect(n).to.deep.include({ events: ['renewal-failed'], timeoutMs: 2000, attempts: 3, backoffMs: 200 });
+    expect(n?.ca).to.equal('/etc/certswap/hooks-ca.pem');
+    refused(
+      { notify: { webhook: 'http://hooks.example/x' } },
+      /^notify.webhook: .*plain http is accepted only on loopback/,
+    );
+    refused({ notify: { webhook: 'ftp://127.0.0.1/x' } }, /^notify.webhook: expected http or https/);
+    refused({ notify: { webhook: 'not a url' } }, /^notify.webhook: not a URL/);
+    refused({ notify: { webhook: 'https://h/x', events: ['rotate'] } }, /^notify.events: unknown event "rotate"/);
+    refused({ notify: { webhook: 'https://h/x', attempts: 0 } }, /^notify.attempts: expected a whole number/);
+    refused({ notify: { webhook: 'https://h/x', backoff: '1ms' } }, /^notify.backoff: expected a duration/);
+  });
+});

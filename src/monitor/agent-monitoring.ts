@@ -1,0 +1,113 @@
+/**
+ * Everything the agent's configuration asks for beside renewing: the metrics (endpoint and/or
+ * textfile) and the webhook, wired to the manager through one observer (agent/events.ts).
+ *
+ * Lifecycle, for `runAgent` and `runOnce` alike:
+ *   1. createMonitoring(config) before the manager: the observer the manager is given, the
+ *      textfile opened (its counters carried over), the webhook's CA read. Raises what reading
+ *      notify.ca raises.
+ *   2. start(manager) after manager.start(): the endpoint binds (raising EADDRINUSE and the like);
+ *      stores are open now, so a scrape can read them.
+ *   3. Every look ends in a textfile write, at its `scheduled` event (a failed write is logged;
+ *      the agent goes on).
+ *   4. close(): a last textfile write, the webhook's queue drained, the endpoint closed.
+ */
+import { readInputFile } from '../io/input.js';
+import type { Log } from '../store/context.js';
+import type { AgentConfig } from '../agent/config.js';
+import type { AgentEvent, AgentObserver } from '../agent/events.js';
+import type { Clock } from '../agent/clock.js';
+import { systemClock } from '../agent/clock.js';
+import type { StoreStatus } from '../store/ops/status.js';
+import { Notifier } from '../notify/notifier.js';
+import { Webhook } from '../notify/webhook.js';
+import { CertswapMetrics } from './metrics.js';
+import { AgentMonitor } from './monitor.js';
+import { startMetricsServer, type MetricsServer } from './server.js';
+import { TextfileWriter } from './textfile.js';
+import { packageVersion } from './version.js';
+
+/** What the monitoring needs of the manager: each certificate's store. */
+export interface StoreSource {
+  store(name: string): { status(): Promise<StoreStatus> };
+}
+
+export interface Monitoring {
+  observer: AgentObserver;
+  /** The endpoint's address, once started with `metrics.listen`. */
+  server?: MetricsServer;
+  start(stores: StoreSource): Promise<void>;
+  /** Refreshes the gauges and rewrites the textfile (when configured); never raises. */
+  writeTextfile(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createMonitoring(config: AgentConfig, log: Log, clock: Clock = systemClock): Promise<Monitoring> {
+  const targets = config.certificates.map((c) => ({ name: c.name, dir: c.dir }));
+  const now = (): Date => clock.now();
+  let stores: StoreSource | undefined;
+  let notifier: Notifier | undefined;
+  if (config.notify) {
+    const n = config.notify;
+    const ca = n.ca === undefined ? undefined : await readInputFile(n.ca, 'ca');
+    const webhook = new Webhook(
+      { url: n.webhook, timeoutMs: n.timeoutMs, attempts: n.attempts, backoffMs: n.backoffMs, ...(ca && { ca }) },
+      clock,
+      log,
+    );
+    const dirs = new Map(targets.map((t) => [t.name, t.dir]));
+    notifier = new Notifier(webhook, { events: n.events, expiringWithinMs: n.expiringWithinMs, dirs, now });
+  }
+  let monitor: AgentMonitor | undefined;
+  let textfile: TextfileWriter | undefined;
+  const metrics = new CertswapMetrics(packageVersion());
+  if (config.metrics) {
+    monitor = new AgentMonitor({
+      metrics,
+      targets,
+      now,
+      unhealthyAfterMs: config.metrics.unhealthyAfterMs,
+      status: (name) => {
+        if (!stores) throw new Error('monitoring not started');
+        return stores.store(name).status();
+      },
+      ...(notifier && { onEvent: notifier.observe }),
+    });
+    if (config.metrics.textfile) textfile = await TextfileWriter.open(config.metrics.textfile, metrics, log);
+  }
+
+  const writeTextfile = async (): Promise<void> => {
+    if (!textfile || !monitor || !stores) return;
+    try {
+      await monitor.refresh();
+      await textfile.write();
+    } catch (err) {
+      // Logged by the writer, or here for a store that could not be read: the renewals go on.
+      log.warn({ event: 'textfile', err: (err as Error).message }, 'metrics textfile not updated');
+    }
+  };
+  const observer = (e: AgentEvent): void => {
+    monitor?.observe(e);
+    notifier?.observe(e);
+    // Every look ends with its next renewal scheduled (in `--once` too): the textfile then shows
+    // what the look did and when the next one is due.
+    if (e.type === 'scheduled') void writeTextfile();
+  };
+
+  const m: Monitoring = {
+    observer,
+    async start(s) {
+      stores = s;
+      if (config.metrics?.listen && monitor) {
+        m.server = await startMetricsServer(config.metrics.listen, monitor, metrics, log);
+      }
+    },
+    writeTextfile,
+    async close() {
+      await writeTextfile();
+      await notifier?.flush();
+      await m.server?.close();
+    },
+  };
+  return m;
+}

@@ -1,0 +1,106 @@
+/**
+ * The agent's monitor against a real store: gauges read at a refresh, manual rollbacks noticed
+ * (and the agent's own moves not taken for them), the textfile written durably and read back.
+ */
+import { expect } from 'chai';
+import fse from 'fs-extra';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { GenerationStore } from '../../src/index.js';
+import { CertswapMetrics, METRIC } from '../../src/monitor/metrics.js';
+import { AgentMonitor } from '../../src/monitor/monitor.js';
+import { parseExposition } from '../../src/monitor/exposition.js';
+import { TextfileWriter } from '../../src/monitor/textfile.js';
+import type { AgentEvent } from '../../src/agent/events.js';
+import { silentLog } from '../../src/store/context.js';
+import { makePair } from '../helpers/certs.js';
+import { storeDir, tempDir } from '../helpers/tmp.js';
+
+async function setUp(): Promise<{
+  store: GenerationStore;
+  monitor: AgentMonitor;
+  metrics: CertswapMetrics;
+  inferred: AgentEvent[];
+  value: (metric: string, labels?: Record<string, string>) => Promise<number | undefined>;
+}> {
+  const dir = await storeDir();
+  const store = await GenerationStore.open(dir);
+  for (let i = 0; i < 3; i++) await store.install(await makePair());
+  const metrics = new CertswapMetrics('test');
+  const inferred: AgentEvent[] = [];
+  const monitor = new AgentMonitor({
+    metrics,
+    targets: [{ name: 'device', dir }],
+    status: () => store.status(),
+    now: () => new Date(),
+    unhealthyAfterMs: 60_000,
+    onEvent: (e) => inferred.push(e),
+  });
+  const value = async (metric: string, labels: Record<string, string> = {}) =>
+    parseExposition(await metrics.text()).find(
+      (s) => s.metric === metric && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+    )?.value;
+  return { store, monitor, metrics, inferred, value };
+}
+
+describe('monitor: the agent side', () => {
+  it('counts a rollback made by another process as manual, once, and never the agent’s own', async () => {
+    const { store, monitor, inferred, value } = await setUp();
+    monitor.observe({ type: 'look', name: 'device', generation: 3, notAfter: null });
+    monitor.observe({ type: 'looked', name: 'device', renewed: false });
+    await monitor.refresh();
+    expect(await value(METRIC.activeGeneration)).to.equal(3);
+    // certswap rollback, from the CLI: seen at the next refresh.
+    await store.rollback();
+    await monitor.refresh();
+    expect(await value(METRIC.activeGeneration)).to.equal(2);
+    expect(await value(METRIC.rollbacks, { reason: 'manual' })).to.equal(1);
+    expect(inferred).to.deep.equal([{ type: 'rolled-back', name: 'device', reason: 'manual', generation: 2, from: 3 }]);
+    await monitor.refresh();
+    monitor.observe({ type: 'look', name: 'device', generation: 2, notAfter: null });
+    monitor.observe({ type: 'looked', name: 'device', renewed: false });
+    expect(await value(METRIC.rollbacks, { reason: 'manual' })).to.equal(1);
+    // The agent's own check rollback, while its look is under way: not manual.
+    monitor.observe({ type: 'look', name: 'device', generation: 2, notAfter: null });
+    await store.activate(3, { trial: true });
+    await monitor.refresh();
+    await store.rollback();
+    await monitor.refresh();
+    monitor.observe({ type: 'rolled-back', name: 'device', reason: 'check', generation: 2, from: 3 });
+    monitor.observe({ type: 'renewal-failed', name: 'device', code: 'CERTSWAP_CHECK_FAILED', message: '' });
+    await monitor.refresh();
+    expect(await value(METRIC.rollbacks, { reason: 'manual' })).to.equal(1);
+    expect(await value(METRIC.rollbacks, { reason: 'check' })).to.equal(1);
+    // A manual rollback found by the agent's next look rather than a scrape.
+    await store.activate(1);
+    monitor.observe({ type: 'look', name: 'device', generation: 1, notAfter: null });
+    monitor.observe({ type: 'looked', name: 'device', renewed: false });
+    expect(await value(METRIC.rollbacks, { reason: 'manual' })).to.equal(2);
+  });
+
+  it('writes the textfile durably, readable by others, valid for promtool, and carries counters over', async () => {
+    const { monitor, metrics } = await setUp();
+    const dir = await tempDir();
+    const file = path.join(dir, 'certswap.prom');
+    // A temporary left by a writer that died (pid 2^22+1 is above pid_max's default), and a live one's.
+    const dead = `.certswap.prom.tmp-4194305-0badc0de`;
+    const live = `.certswap.prom.tmp-${process.pid}-0badc0de`;
+    await fse.writeFile(path.join(dir, dead), 'half');
+    await fse.writeFile(path.join(dir, live), 'half');
+    const writer = await TextfileWriter.open(file, metrics, silentLog);
+    expect((await fse.readdir(dir)).sort()).to.deep.equal([live]);
+    monitor.observe({ type: 'renewal-failed', name: 'device', code: 'CERTSWAP_CA_UNAVAILABLE', message: 'down' });
+    await monitor.refresh();
+    await writer.write();
+    expect((await fse.stat(file)).mode & 0o777).to.equal(0o644);
+    const text = await fse.readFile(file, 'utf8');
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).to.equal(0);
+    expect(text).to.match(/^certswap_renewals_total\{name="device",dir="[^"]+",result="failure"\} 1$/m);
+    // The next run (agent --once under a timer) starts from these counters.
+    const nextMetrics = new CertswapMetrics('test');
+    nextMetrics.addTarget({ name: 'device', dir: parseExposition(text).find((s) => s.labels.dir)!.labels.dir! });
+    await TextfileWriter.open(file, nextMetrics, silentLog);
+    expect(await nextMetrics.text()).to.match(/result="failure"\} 1$/m);
+  });
+});
