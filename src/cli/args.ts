@@ -63,7 +63,7 @@ export type StoreCommandArgs =
   | (StoreArgs & { command: 'prune'; keep?: number })
   | (StoreArgs & CheckArgs & { command: 'verify' })
   | (StoreArgs & { command: 'commit' })
-  | (StoreArgs & { command: 'status'; expiringWithinMs?: number })
+  | (StoreArgs & { command: 'status'; expiringWithinMs?: number; prometheus?: boolean })
   | (StoreArgs & { command: 'recover' });
 
 /** One type per command: each carries exactly what its command takes, checked by parseCli. */
@@ -95,6 +95,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   once: { type: 'boolean' },
   'expiring-within': { type: 'string' },
+  prometheus: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -107,7 +108,7 @@ const ALLOWED: Record<Command, string[]> = {
   commit: [],
   rollback: ['to', 'clock-skew'],
   prune: ['keep', 'clock-skew'],
-  status: ['clock-skew', 'expiring-within'],
+  status: ['clock-skew', 'expiring-within', 'prometheus'],
   verify: ['trust', 'expect-name', 'require-eku', 'clock-skew'],
   recover: ['clock-skew'],
   agent: ['config', 'demo', 'once'],
@@ -208,6 +209,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
       return { ...store, ...checks, command };
     case 'status': {
       const within = v['expiring-within'];
+      if (v.prometheus && v.json) throw new UsageError('status takes --prometheus or --json, not both');
+      if (v.prometheus) return { ...store, command, prometheus: true, ...statusWithin(within) };
       if (within === undefined) return { ...store, command };
       let ms: number;
       try {
@@ -219,6 +222,16 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     }
     default:
       return { ...store, command };
+  }
+}
+
+/** `--expiring-within D` of status, when given. */
+function statusWithin(within: string | undefined): { expiringWithinMs?: number } {
+  if (within === undefined) return {};
+  try {
+    return { expiringWithinMs: parseDuration(within, '--expiring-within') };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
 }
 

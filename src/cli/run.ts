@@ -159,7 +159,11 @@ async function execute(args: StoreCommandArgs, io: Io): Promise<number> {
     }
     case 'status': {
       const s = await store.status();
-      print(formatStatus(s), s);
+      if (args.prometheus) {
+        // prom-client is loaded only for this: a plain status starts faster without it.
+        const { storeExposition } = await import('../monitor/store-exposition.js');
+        io.out(await storeExposition(s));
+      } else print(formatStatus(s), s);
       // The check for cron and classic monitoring: the active pair, re-read and validated now, must
       // outlive the given time. Any refusal (NO_ACTIVE, EXPIRED, LIFETIME_TOO_SHORT...) is the
       // one-line reason on stderr and exit 1.

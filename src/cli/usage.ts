@@ -17,9 +17,11 @@ Commands:
   rollback [--to GEN]               return to the rollback target (or to GEN); ends a trial
   prune    [--keep N]               remove all but the N newest generations (default 3);
                                     never the active one or its rollback target
-  status   [--expiring-within D]    what is active and what every generation holds; with
+  status   [--expiring-within D] [--prometheus]
+                                    what is active and what every generation holds; with
                                     --expiring-within (14d, 12h...): exit 1 with the reason on
-                                    stderr unless the active pair is valid beyond that time
+                                    stderr unless the active pair is valid beyond that time;
+                                    --prometheus: the store's gauges in Prometheus text format
   verify   [--expect-name NAME]     check the active pair: present, matching, in validity
   recover                           start-up repair after a crash; safe to run any time
   agent    --config FILE | --demo [--once]

@@ -28,6 +28,16 @@ export const METRIC = {
   buildInfo: 'certswap_build_info',
 } as const;
 
+/** What one store's status alone tells (`certswap status --prometheus`), and the version. */
+export const STORE_GAUGES = [
+  METRIC.expiry,
+  METRIC.notBefore,
+  METRIC.activeGeneration,
+  METRIC.generations,
+  METRIC.trialPending,
+  METRIC.buildInfo,
+] as const;
+
 export const ROLLBACK_REASONS: readonly RollbackReason[] = ['check', 'manual', 'recover'];
 export const RENEWAL_RESULTS = ['success', 'failure'] as const;
 
@@ -195,9 +205,11 @@ export class CertswapMetrics {
     }
   }
 
-  /** The exposition text (Prometheus text format 0.0.4). */
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** The exposition text (Prometheus text format 0.0.4): every metric, or `only` these. */
+  async text(opts: { only?: readonly string[] } = {}): Promise<string> {
+    if (!opts.only) return this.registry.metrics();
+    const parts = await Promise.all(opts.only.map((n) => this.registry.getSingleMetricAsString(n)));
+    return `${parts.join('\n\n')}\n`;
   }
 
   get contentType(): string {
