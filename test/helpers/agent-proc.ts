@@ -41,3 +41,18 @@ export async function get(url: string): Promise<{ status: number; body: string }
   const r = await fetch(url);
   return { status: r.status, body: await r.text() };
 }
+
+/** One entry of an agent configuration's `certificates:` list, as YAML (retries quick, for tests). */
+export function certificateYaml(name: string, store: string, provisioner: string, extra = ''): string {
+  return `  - name: ${name}
+    dir: ${store}
+    identity: { commonName: ${name}-1 }
+    provisioner: ${provisioner}
+    retry: { initial: 200ms, max: 1s }
+${extra}`;
+}
+
+/** A local CA (under ./ca) issuing certificates of `lifetime`. */
+export const LOCAL_CA = (lifetime: string): string => `{ type: local-ca, caDir: ca, lifetime: ${lifetime} }`;
+/** A CA that is down: nothing listens on port 1 of loopback. */
+export const CA_DOWN = `{ type: csr, cfssl: { url: "http://127.0.0.1:1", attempts: 1 } }`;

@@ -10,23 +10,12 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { certswap, freePort, until } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
-import { get, startAgent } from '../helpers/agent-proc.js';
+import { CA_DOWN, LOCAL_CA, certificateYaml, get, startAgent } from '../helpers/agent-proc.js';
 import { parseExposition, type Sample } from '../../src/monitor/exposition.js';
 import type { StoreStatus } from '../../src/store/ops/status.js';
 
 const find = (samples: Sample[], metric: string, labels: Record<string, string> = {}): number | undefined =>
   samples.find((s) => s.metric === metric && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-
-function device(name: string, store: string, provisioner: string, extra = ''): string {
-  return `  - name: ${name}
-    dir: ${store}
-    identity: { commonName: ${name}-1 }
-    provisioner: ${provisioner}
-    retry: { initial: 200ms, max: 1s }
-${extra}`;
-}
-const LOCAL_CA = (lifetime: string) => `{ type: local-ca, caDir: ca, lifetime: ${lifetime} }`;
-const CA_DOWN = `{ type: csr, cfssl: { url: "http://127.0.0.1:1", attempts: 1 } }`;
 
 describe('monitor: the agent process', function () {
   this.timeout(60_000);
@@ -37,7 +26,7 @@ describe('monitor: the agent process', function () {
     const config = path.join(dir, 'agent.yaml');
     await fse.writeFile(
       config,
-      `metrics: { listen: "127.0.0.1:${port}" }\ncertificates:\n${device('device', 'store', LOCAL_CA('1h'))}`,
+      `metrics: { listen: "127.0.0.1:${port}" }\ncertificates:\n${certificateYaml('device', 'store', LOCAL_CA('1h'))}`,
     );
     const store = path.join(dir, 'store');
     const agent = startAgent(config);
@@ -102,13 +91,13 @@ describe('monitor: the agent process', function () {
     const port = await freePort();
     const config = path.join(dir, 'agent.yaml');
     // A 10 s certificate, enrolled first, then renewed (due after 1-2 s) through a CA that is down.
-    await fse.writeFile(config, `certificates:\n${device('device', 'store', LOCAL_CA('10s'))}`);
+    await fse.writeFile(config, `certificates:\n${certificateYaml('device', 'store', LOCAL_CA('10s'))}`);
     expect((await certswap(['renew', '--config', config])).code).to.equal(0);
     await fse.writeFile(
       config,
       `metrics: { listen: "127.0.0.1:${port}", unhealthyAfter: 1s }
 certificates:
-${device('device', 'store', CA_DOWN, '    renew: { from: 0.1, to: 0.2 }\n')}${device('down', 'store2', CA_DOWN)}`,
+${certificateYaml('device', 'store', CA_DOWN, '    renew: { from: 0.1, to: 0.2 }\n')}${certificateYaml('down', 'store2', CA_DOWN)}`,
     );
     const agent = startAgent(config);
     try {
@@ -144,7 +133,7 @@ ${device('device', 'store', CA_DOWN, '    renew: { from: 0.1, to: 0.2 }\n')}${de
       config,
       `metrics: { textfile: textfile/certswap.prom }
 certificates:
-${device('device', 'store', LOCAL_CA('1h'))}${device('down', 'store2', CA_DOWN)}`,
+${certificateYaml('device', 'store', LOCAL_CA('1h'))}${certificateYaml('down', 'store2', CA_DOWN)}`,
     );
     for (const run of [1, 2]) {
       const r = await certswap(['agent', '--config', config, '--once']);

@@ -12,9 +12,9 @@ import { METRIC } from '../../src/monitor/metrics.js';
 import { which } from '../helpers/proc.js';
 
 const DIR = path.resolve(import.meta.dirname, '..', '..', 'scripts', 'prometheus');
-export const RULES = path.join(DIR, 'certswap-rules.yml');
+const RULES = path.join(DIR, 'certswap-rules.yml');
 
-export function promtool(): string | null {
+function promtool(): string | null {
   const bin = which('promtool');
   if (!bin && process.env.CI) throw new Error('promtool is missing (.ci/run installs Debian prometheus)');
   return bin;
