@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import fse from 'fs-extra';
+import net from 'node:net';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { certswap, freePort, until } from '../helpers/proc.js';
@@ -133,7 +134,12 @@ ${certificateYaml('device', 'store', CA_DOWN, '    renew: { from: 0.1, to: 0.2 }
       config,
       `metrics: { textfile: textfile/certswap.prom }
 certificates:
-${certificateYaml('device', 'store', LOCAL_CA('1h'))}${certificateYaml('down', 'store2', CA_DOWN)}`,
+${certificateYaml('device', 'store', LOCAL_CA('1h'))}${certificateYaml('down', 'store2', CA_DOWN)}${certificateYaml(
+  'picky',
+  'store3',
+  LOCAL_CA('1h'),
+  "    check: { command: [sh, -c, 'exit 1'] }\n",
+)}`,
     );
     for (const run of [1, 2]) {
       const r = await certswap(['agent', '--config', config, '--once']);
@@ -146,7 +152,30 @@ ${certificateYaml('device', 'store', LOCAL_CA('1h'))}${certificateYaml('down', '
       expect(find(m, 'certswap_renewals_total', { name: 'device', result: 'success' })).to.equal(1);
       expect(find(m, 'certswap_active_generation', { name: 'device' })).to.equal(1);
       expect(find(m, 'certswap_last_renewal_success_timestamp_seconds', { name: 'device' })).to.be.above(0);
+      // A check that fails: the trial is rolled back (reason check) and the renewal counted failed.
+      expect(find(m, 'certswap_rollbacks_total', { name: 'picky', reason: 'check' })).to.equal(run);
+      expect(find(m, 'certswap_renewals_total', { name: 'picky', result: 'failure' })).to.equal(run);
+      expect(find(m, 'certswap_trial_pending', { name: 'picky' })).to.equal(0);
     }
     expect(await fse.readdir(path.dirname(textfile))).to.deep.equal(['certswap.prom']);
+  });
+
+  it('does not start when metrics.listen cannot be bound', async () => {
+    const dir = await tempDir();
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const config = path.join(dir, 'agent.yaml');
+      await fse.writeFile(
+        config,
+        `metrics: { listen: "127.0.0.1:${port}" }\ncertificates:\n${certificateYaml('device', 'store', LOCAL_CA('1h'))}`,
+      );
+      const r = await certswap(['agent', '--config', config]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.match(/EADDRINUSE/);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fse from 'fs-extra';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { demoConfig, LIMITS, loadConfigFile, parseConfig, parseDuration } from '../../../src/agent/config.js';
 import { LOG_LEVELS } from '../../../src/log.js';
 import { DEFAULT_KEEP } from '../../../src/store/ops/prune.js';
@@ -258,6 +259,23 @@ describe('agent configuration: metrics and notify', () => {
       .to.throw(msg)
       .with.property('code', 'CERTSWAP_CONFIG_INVALID');
   };
+
+  it("accepts the monitoring docs' metrics and notify examples as they are printed", async () => {
+    const root = path.join(import.meta.dirname, '..', '..', '..', 'docs');
+    const text =
+      (await fse.readFile(path.join(root, 'monitoring.md'), 'utf8')) +
+      (await fse.readFile(path.join(root, 'agent.md'), 'utf8'));
+    const blocks = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => parseYaml(m[1]!) as Record<string, unknown>)
+      .filter((b) => b.metrics !== undefined || b.notify !== undefined);
+    expect(blocks.length).to.be.at.least(3);
+    for (const b of blocks) {
+      const { certificates: _ours, ...top } = b;
+      const c = parse(top);
+      if (b.metrics) expect(c.metrics, JSON.stringify(b)).to.not.equal(undefined);
+      if (b.notify) expect(c.notify, JSON.stringify(b)).to.not.equal(undefined);
+    }
+  });
 
   it('reads metrics: listen (IPv4, [IPv6], a name), textfile, unhealthyAfter', () => {
     expect(parse({}).metrics).to.equal(undefined);
