@@ -74,6 +74,22 @@ export class CertificateManager {
     this.observer = opts.observer;
   }
 
+  /** `p`, telling the observer how long each provision took, successful or not (a slow CA shows). */
+  private timed(name: string, p: Provisioner): Provisioner {
+    if (!this.observer) return p;
+    return {
+      type: p.type,
+      provision: async (req) => {
+        const started = performance.now();
+        try {
+          return await p.provision(req);
+        } finally {
+          this.emit({ type: 'provisioned', name, seconds: (performance.now() - started) / 1000 });
+        }
+      },
+    };
+  }
+
   /** Tells the observer; an observer that throws is logged, never allowed to fail a renewal. */
   private emit(event: AgentEvent): void {
     try {
@@ -91,7 +107,7 @@ export class CertificateManager {
         log: this.log,
         validation: { requireEku: c.usages },
       });
-      const provisioner = await createProvisioner(c.provisioner);
+      const provisioner = this.timed(c.name, await createProvisioner(c.provisioner));
       const timer = new RenewalTimer({ seed: phaseSeed(c), window: c.renew, backoff: c.retry, random: this.random });
       this.managed.set(c.name, { config: c, store, provisioner, queue: Promise.resolve(), timer });
       const r = await store.recover();
@@ -178,18 +194,15 @@ export class CertificateManager {
 
     // 1. Provision into a private work directory the store gives (inside it, 0700); it is a
     //    leftover that recover removes if we die here.
-    const started = performance.now();
-    const input = await m.store
-      .withWorkDir((workDir) =>
-        m.provisioner.provision({
-          identity: c.identity,
-          workDir,
-          clock: this.clock,
-          log: this.log,
-          currentKey: async () => (d.generation === undefined ? null : (await m.store.readActive()).key),
-        }),
-      )
-      .finally(() => this.emit({ type: 'provisioned', name: c.name, seconds: (performance.now() - started) / 1000 }));
+    const input = await m.store.withWorkDir((workDir) =>
+      m.provisioner.provision({
+        identity: c.identity,
+        workDir,
+        clock: this.clock,
+        log: this.log,
+        currentKey: async () => (d.generation === undefined ? null : (await m.store.readActive()).key),
+      }),
+    );
     // 2. Stage: written, fsynced, validated as read back. A refused pair changes nothing.
     const { generation, pair } = await m.store.stage(input, {
       expectName: c.identity.commonName,

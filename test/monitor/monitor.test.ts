@@ -14,6 +14,7 @@ import { TextfileWriter } from '../../src/monitor/textfile.js';
 import type { AgentEvent } from '../../src/agent/events.js';
 import { silentLog } from '../../src/store/context.js';
 import { makePair } from '../helpers/certs.js';
+import { injectFault } from '../helpers/faults.js';
 import { storeDir, tempDir } from '../helpers/tmp.js';
 
 async function setUp(): Promise<{
@@ -102,5 +103,47 @@ describe('monitor: the agent side', () => {
     nextMetrics.addTarget({ name: 'device', dir: parseExposition(text).find((s) => s.labels.dir)!.labels.dir! });
     await TextfileWriter.open(file, nextMetrics, silentLog);
     expect(await nextMetrics.text()).to.match(/result="failure"\} 1$/m);
+  });
+
+  it('a textfile write failed at any mutating call raises its code and leaves the old file whole', async () => {
+    const { monitor, metrics } = await setUp();
+    const dir = await tempDir();
+    const file = path.join(dir, 'certswap.prom');
+    const writer = await TextfileWriter.open(file, metrics, silentLog);
+    await monitor.refresh();
+    await writer.write();
+    const before = await fse.readFile(file, 'utf8');
+    const counting = injectFault(Infinity, 'EIO');
+    monitor.observe({ type: 'renewal-failed', name: 'device', code: 'CERTSWAP_CA_UNAVAILABLE', message: '' });
+    try {
+      await writer.write();
+    } finally {
+      counting.restore();
+    }
+    const calls = counting.count();
+    expect(calls).to.be.at.least(4); // open (O_CREAT), fchmod, write, fsync, rename...
+    const after = await fse.readFile(file, 'utf8');
+    expect(after).to.not.equal(before);
+    for (const errno of ['EIO', 'ENOSPC']) {
+      for (let k = 1; k <= calls; k++) {
+        await fse.writeFile(file, after);
+        monitor.observe({ type: 'renewal-failed', name: 'device', code: 'X', message: '' });
+        const fault = injectFault(k, errno);
+        let code: string | undefined;
+        try {
+          await writer.write();
+        } catch (err) {
+          code = (err as NodeJS.ErrnoException).code;
+        } finally {
+          fault.restore();
+        }
+        // A failure before the rename leaves the old file; after it (the directory fsync), the new
+        // one, which is also whole. Either way no temporary is left and the code is the errno.
+        expect(code, `${fault.failed()}`).to.equal(errno);
+        const now = await fse.readFile(file, 'utf8');
+        expect(parseExposition(now).length, fault.failed()!).to.equal(parseExposition(after).length);
+        expect(await fse.readdir(dir), fault.failed()!).to.deep.equal(['certswap.prom']);
+      }
+    }
   });
 });
