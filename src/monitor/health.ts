@@ -4,6 +4,7 @@
  * renewals have failed without a break for longer than `metrics.unhealthyAfter` (the CA or the
  * network has been gone long enough that a person should look before the pair expires).
  */
+import { ErrorCodes } from '../errors.js';
 import type { StoreStatus } from '../store/ops/status.js';
 
 export interface CertificateHealth {
@@ -35,7 +36,7 @@ export function certificateHealth(
   // against `nowMs`, so that a pair that expired since the status was read is not reported fine.
   const expired = active.notAfter !== undefined && Date.parse(active.notAfter) <= nowMs;
   if (!active.valid || expired) {
-    const why = expired ? 'CERTSWAP_EXPIRED' : (active.problem ?? 'invalid');
+    const why = expired ? ErrorCodes.EXPIRED : (active.problem ?? 'invalid');
     return { name, healthy: false, problem: `active generation ${active.id} is not valid (${why})` };
   }
   if (failingSinceMs !== null && nowMs - failingSinceMs > unhealthyAfterMs) {
