@@ -8,7 +8,8 @@
 /** Why the active generation went back: a failed post-activation check, a trial found pending
  * (the agent or the machine died between activation and commit), or someone else's rollback
  * (`certswap rollback`), which the agent only notices at its next look (src/monitor). */
-export type RollbackReason = 'check' | 'recover' | 'manual';
+export const ROLLBACK_REASONS = ['check', 'manual', 'recover'] as const;
+export type RollbackReason = (typeof ROLLBACK_REASONS)[number];
 
 export type AgentEvent =
   /** A look at `name` began; `generation` is the active one (null when none validates). */

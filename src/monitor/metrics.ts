@@ -9,7 +9,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StoreStatus } from '../store/ops/status.js';
-import type { AgentEvent, RollbackReason } from '../agent/events.js';
+import { ROLLBACK_REASONS, type AgentEvent } from '../agent/events.js';
 
 /** The metric names: a contract (issue 14), used by the rules, the dashboard and the docs. */
 export const METRIC = {
@@ -38,7 +38,6 @@ export const STORE_GAUGES = [
   METRIC.buildInfo,
 ] as const;
 
-export const ROLLBACK_REASONS: readonly RollbackReason[] = ['check', 'manual', 'recover'];
 export const RENEWAL_RESULTS = ['success', 'failure'] as const;
 
 /**
