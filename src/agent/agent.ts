@@ -77,7 +77,7 @@ export async function runOnce(config: AgentConfig, log: Log): Promise<number> {
   const manager = new CertificateManager(config, { log, observer: monitoring.observer });
   try {
     await manager.start();
-    await monitoring.start(manager);
+    await monitoring.start(manager, { serve: false });
     return await lookOnce(config, manager, log, monitoring.observer);
   } finally {
     // The textfile's last write and the webhook's deliveries finish before the process exits.

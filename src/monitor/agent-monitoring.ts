@@ -7,7 +7,7 @@
  *      textfile opened (its counters carried over), the webhook's CA read. Raises what reading
  *      notify.ca raises.
  *   2. start(manager) after manager.start(): the endpoint binds (raising EADDRINUSE and the like);
- *      stores are open now, so a scrape can read them.
+ *      stores are open now, so a scrape can read them. `agent --once` serves no endpoint.
  *   3. Every look ends in a textfile write, at its `scheduled` event (a failed write is logged;
  *      the agent goes on).
  *   4. close(): a last textfile write, the webhook's queue drained, the endpoint closed.
@@ -36,7 +36,8 @@ export interface Monitoring {
   observer: AgentObserver;
   /** The endpoint's address, once started with `metrics.listen`. */
   server?: MetricsServer;
-  start(stores: StoreSource): Promise<void>;
+  /** `serve: false` (`agent --once`): no endpoint; nothing would scrape a process that lives a second. */
+  start(stores: StoreSource, opts?: { serve: boolean }): Promise<void>;
   /** Refreshes the gauges and rewrites the textfile (when configured); never raises. */
   writeTextfile(): Promise<void>;
   close(): Promise<void>;
@@ -96,9 +97,9 @@ export async function createMonitoring(config: AgentConfig, log: Log, clock: Clo
 
   const m: Monitoring = {
     observer,
-    async start(s) {
+    async start(s, opts = { serve: true }) {
       stores = s;
-      if (config.metrics?.listen && monitor) {
+      if (config.metrics?.listen && monitor && opts.serve) {
         m.server = await startMetricsServer(config.metrics.listen, monitor, metrics, log);
       }
     },

@@ -91,14 +91,15 @@ describe('monitor: the agent process', function () {
     const dir = await tempDir();
     const port = await freePort();
     const config = path.join(dir, 'agent.yaml');
-    // A 10 s certificate, enrolled first, then renewed (due after 1-2 s) through a CA that is down.
-    await fse.writeFile(config, `certificates:\n${certificateYaml('device', 'store', LOCAL_CA('10s'))}`);
+    // An 8 s certificate, enrolled first, then renewed (due at once) through a CA that is down:
+    // failing for more than 1 s, then expired.
+    await fse.writeFile(config, `certificates:\n${certificateYaml('device', 'store', LOCAL_CA('8s'))}`);
     expect((await certswap(['renew', '--config', config])).code).to.equal(0);
     await fse.writeFile(
       config,
       `metrics: { listen: "127.0.0.1:${port}", unhealthyAfter: 1s }
 certificates:
-${certificateYaml('device', 'store', CA_DOWN, '    renew: { from: 0.1, to: 0.2 }\n')}${certificateYaml('down', 'store2', CA_DOWN)}`,
+${certificateYaml('device', 'store', CA_DOWN, '    renew: { from: 0.01, to: 0.02 }\n')}${certificateYaml('down', 'store2', CA_DOWN)}`,
     );
     const agent = startAgent(config);
     try {
@@ -120,6 +121,12 @@ ${certificateYaml('device', 'store', CA_DOWN, '    renew: { from: 0.1, to: 0.2 }
       expect(JSON.stringify((await health()).body)).to.match(
         /"name":"device","healthy":false,"problem":"renewals failing since/,
       );
+      await until('device to expire', async () => JSON.stringify((await health()).body).includes('CERTSWAP_EXPIRED'));
+      expect((await health()).body!.certificates).to.deep.include({
+        name: 'device',
+        healthy: false,
+        problem: 'active generation 1 is not valid (CERTSWAP_EXPIRED)',
+      });
     } finally {
       expect(await agent.stop()).to.equal(0);
     }
@@ -160,7 +167,7 @@ ${certificateYaml('device', 'store', LOCAL_CA('1h'))}${certificateYaml('down', '
     expect(await fse.readdir(path.dirname(textfile))).to.deep.equal(['certswap.prom']);
   });
 
-  it('does not start when metrics.listen cannot be bound', async () => {
+  it('does not start when metrics.listen cannot be bound (agent --once, which serves nothing, does)', async () => {
     const dir = await tempDir();
     const taken = net.createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
@@ -174,6 +181,9 @@ ${certificateYaml('device', 'store', LOCAL_CA('1h'))}${certificateYaml('down', '
       const r = await certswap(['agent', '--config', config]);
       expect(r.code).to.equal(1);
       expect(r.stderr).to.match(/EADDRINUSE/);
+      // agent --once serves no endpoint: the port being taken does not matter to it.
+      const once = await certswap(['agent', '--config', config, '--once']);
+      expect(once.code, once.stderr).to.equal(0);
     } finally {
       await new Promise((r) => taken.close(r));
     }
