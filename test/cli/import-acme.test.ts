@@ -140,6 +140,44 @@ describe('cli: import from lineages real certbot and lego obtained from pebble',
     expect((await treeState(path.join(work, 'lego'))).entries).to.deep.equal(before.entries);
   });
 
+  it('the switch: the agent keeps the imported certificate until its window; a later certbot renewal imports next', async () => {
+    const dir = await storeDir();
+    expect((await certswap(['import', '--dir', dir, '--from', 'certbot', live])).code).to.equal(0);
+    // The agent's configuration pointed at the store, with the certificate's names: nothing is due.
+    const config = path.join(await runTempDir(), 'agent.yaml');
+    await fse.writeFile(
+      config,
+      `certificates:\n  - name: web\n    dir: ${dir}\n` +
+        `    identity: { commonName: ${CERTBOT_NAME}, sans: [${CERTBOT_NAME}] }\n` +
+        `    provisioner: { type: local-ca, caDir: ${path.join(work, 'unused-ca')} }\n`,
+    );
+    const plan = await certswap(['renew', '--config', config, '--dry-run', '--json']);
+    expect(plan.code, plan.stderr).to.equal(0);
+    expect(JSON.parse(plan.stdout)).to.deep.include({ name: 'web', generation: 1, why: 'window', due: false });
+
+    // certbot renews (archive/NAME/*2.pem, the four links repointed): that lineage imports too.
+    const renewed = await client(
+      'certbot',
+      [
+        ...['renew', '--force-renewal', '--no-random-sleep-on-renew', '--cert-name', CERTBOT_NAME, '--non-interactive'],
+        ...['--config-dir', path.join(work, 'letsencrypt'), '--work-dir', path.join(work, 'certbot-work')],
+        ...['--logs-dir', path.join(work, 'certbot-logs')],
+      ],
+      { REQUESTS_CA_BUNDLE: pebble!.tlsCaFile },
+    );
+    expect(renewed.code, renewed.stdout + renewed.stderr).to.equal(0);
+    const r = await certswap(['import', '--dir', dir, '--from', 'certbot', live, '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout) as { generation: number; fingerprint: string; files: string[] };
+    expect(out).to.deep.include({ generation: 2, fingerprint: opensslFingerprint(path.join(live, 'cert.pem')) });
+    expect(out.files.map((f) => path.basename(f))).to.deep.equal([
+      'cert2.pem',
+      'chain2.pem',
+      'fullchain2.pem',
+      'privkey2.pem',
+    ]);
+  });
+
   /** verify: the active pair is for `name` and its chain leads to the root pebble issues from. */
   async function assertChainsToPebble(dir: string, name: string): Promise<void> {
     const trust = path.join(await runTempDir(), 'pebble-root.pem');
