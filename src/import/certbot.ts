@@ -34,42 +34,38 @@ interface Entry {
   version?: number;
 }
 
-async function lstatOrFail(p: string): Promise<Awaited<ReturnType<typeof fsOps.lstat>>> {
+/** `call(p)`, its errors typed with the path (ENOENT for a missing lineage or file). */
+async function typed<T>(call: (p: string) => Promise<T>, p: string, syscall: string): Promise<T> {
   try {
-    return await fsOps.lstat(p);
+    return await call(p);
   } catch (err) {
-    throw toCertswapError(err, { path: p, syscall: 'lstat' });
+    throw toCertswapError(err, { path: p, syscall });
   }
 }
 
 /** Steps 1 and 2: the real live/NAME directory and the archive directory its links must stay in. */
-async function lineageDirs(live: string): Promise<{ live: string; archive: string; name: string }> {
-  let real: string;
-  try {
-    real = await fsOps.realpath(live);
-  } catch (err) {
-    throw toCertswapError(err, { path: live, syscall: 'realpath' });
-  }
-  if (!(await lstatOrFail(real)).isDirectory()) throw badLineage(live, 'is not a directory');
+async function lineageDirs(live: string): Promise<{ live: string; archive: string }> {
+  const real = await typed(fsOps.realpath, live, 'realpath');
+  if (!(await typed(fsOps.lstat, real, 'lstat')).isDirectory()) throw badLineage(live, 'is not a directory');
   const name = path.basename(real);
   if (path.basename(path.dirname(real)) !== 'live') {
     throw badLineage(live, `is not a certbot lineage: expected <config>/live/NAME, got ${real}`);
   }
   const config = path.dirname(path.dirname(real));
   for (const dir of [path.join(config, 'archive'), path.join(config, 'archive', name)]) {
-    const st = await lstatOrFail(dir);
+    const st = await typed(fsOps.lstat, dir, 'lstat');
     if (!st.isDirectory())
       throw badLineage(dir, st.isSymbolicLink() ? 'is a link, not a directory' : 'is not a directory');
   }
-  return { live: real, archive: path.join(config, 'archive', name), name };
+  return { live: real, archive: path.join(config, 'archive', name) };
 }
 
 /** Step 3 for one entry. */
 async function entry(dirs: { live: string; archive: string }, which: LineageFile): Promise<Entry> {
   const p = path.join(dirs.live, `${which}.pem`);
-  const st = await lstatOrFail(p);
-  if (!st.isSymbolicLink()) return { file: p };
-  const target = path.resolve(dirs.live, await fsOps.readlink(p));
+  if (!(await typed(fsOps.lstat, p, 'lstat')).isSymbolicLink()) return { file: p };
+  // Resolved by its spelling, not followed: steps 1 and 2 left no link on the way to the archive.
+  const target = path.resolve(dirs.live, await typed(fsOps.readlink, p, 'readlink'));
   const version = new RegExp(`^${which}([1-9][0-9]{0,8})\\.pem$`).exec(path.basename(target))?.[1];
   if (path.dirname(target) !== dirs.archive || version === undefined) {
     throw badLineage(p, `links to ${target}, outside the lineage (expected ${dirs.archive}/${which}N.pem)`);

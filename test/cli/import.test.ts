@@ -85,14 +85,24 @@ describe('cli: import', function () {
     expect(status.generations[0]).to.deep.include({ fingerprint: fingerprint(chain), chainLength: 2 });
   });
 
-  it('--from certbot through a link to the config directory and with --trial, as install --trial', async () => {
+  it('--from certbot through a link to the config directory, with --ca, and with --trial as install --trial', async () => {
     const chain = await makeChain();
     const root = await tempDir();
     const lineage = await writeCertbotLineage(path.join(root, 'real-letsencrypt'), 'device.example', chain);
     await fse.symlink('real-letsencrypt', path.join(root, 'letsencrypt'));
     const dir = await storeDir();
-    const first = await importOk(dir, ['--from', 'certbot', path.join(root, 'letsencrypt', 'live', 'device.example')]);
+    const ca = path.join(root, 'peers.pem');
+    await fse.writeFile(ca, chain.root.certPem);
+    const first = await importOk(dir, [
+      '--from',
+      'certbot',
+      path.join(root, 'letsencrypt', 'live', 'device.example'),
+      '--ca',
+      ca,
+    ]);
     expect(first.generation).to.equal(1);
+    expect(first.files.at(-1)).to.equal(ca);
+    expect(await fse.readFile(path.join(dir, 'current', 'ca.pem'), 'utf8')).to.equal(chain.root.certPem);
     const again = await importOk(dir, [
       '--from',
       'certbot',
@@ -183,6 +193,19 @@ describe('cli: import', function () {
       'CERTSWAP_BAD_ARGUMENT',
     );
     await importFails(await storeDir(), ['--from', 'lego', certificates, 'other.example'], 'ENOENT');
+  });
+
+  it('--from lego read while lego renews (it rewrites its files in place): refused by validation', async () => {
+    const root = await tempDir();
+    const certificates = await writeLegoCertificate(root, 'device.example', await makeChain());
+    const crt = path.join(certificates, 'device.example.crt');
+    const renewed = await makeChain();
+    // The new certificate written, the new key not yet.
+    await fse.writeFile(crt, renewed.leaf.certPem + renewed.intermediate.certPem);
+    await importFails(await storeDir(), ['--from', 'lego', certificates, 'device.example'], 'CERTSWAP_KEY_MISMATCH');
+    // The certificate cut short mid-write.
+    await fse.writeFile(crt, renewed.leaf.certPem.slice(0, 300));
+    await importFails(await storeDir(), ['--from', 'lego', certificates, 'device.example'], 'CERTSWAP_NOT_PEM');
   });
 
   it("--cert/--key/--ca: install's files, imported the same way", async () => {
