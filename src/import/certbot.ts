@@ -10,19 +10,19 @@
  *    must be a directory NAME inside a directory named `live`; its grandparent is <config>.
  * 2. <config>/archive and <config>/archive/NAME must be directories, not links: the link targets
  *    are checked by their spelling below, which holds only if nothing on their way is a link.
+ *    These, <config>, live/ and live/NAME must be writable by their owner alone (lineage.ts).
  * 3. Each of the four entries is lstat'ed: a link must name, once resolved lexically against
  *    live/NAME, a file directly inside <config>/archive/NAME called <file>N.pem; a regular file is
  *    read where it is (a lineage copied without its links); anything else is refused.
  * 4. Each file is opened with O_NOFOLLOW and read bounded (io/input.ts): a link planted in the
  *    archive, a FIFO, a device or a file over 1 MiB is refused before a byte is read.
- * Who can write <config> can still swap a directory between step 2 and step 4; certbot keeps
- * <config> root's (0755, archive/ and live/ 0700), and so must anyone who imports from it.
+ * Only the owner of those directories (root, for certbot) could still swap one between step 2 and
+ * step 4, and it decides what the lineage holds anyway.
  */
 import path from 'node:path';
-import { toCertswapError } from '../errors.js';
 import { fsOps } from '../io/fs.js';
 import { readInputFile } from '../io/input.js';
-import { badLineage, blocksOf, sameBlocks } from './chain-files.js';
+import { badLineage, blocksOf, checkLineageDir, sameBlocks, typed } from './lineage.js';
 import type { ImportedPair } from './source.js';
 
 const FILES = ['cert', 'chain', 'fullchain', 'privkey'] as const;
@@ -34,30 +34,17 @@ interface Entry {
   version?: number;
 }
 
-/** `call(p)`, its errors typed with the path (ENOENT for a missing lineage or file). */
-async function typed<T>(call: (p: string) => Promise<T>, p: string, syscall: string): Promise<T> {
-  try {
-    return await call(p);
-  } catch (err) {
-    throw toCertswapError(err, { path: p, syscall });
-  }
-}
-
 /** Steps 1 and 2: the real live/NAME directory and the archive directory its links must stay in. */
 async function lineageDirs(live: string): Promise<{ live: string; archive: string }> {
   const real = await typed(fsOps.realpath, live, 'realpath');
-  if (!(await typed(fsOps.lstat, real, 'lstat')).isDirectory()) throw badLineage(live, 'is not a directory');
   const name = path.basename(real);
   if (path.basename(path.dirname(real)) !== 'live') {
     throw badLineage(live, `is not a certbot lineage: expected <config>/live/NAME, got ${real}`);
   }
   const config = path.dirname(path.dirname(real));
-  for (const dir of [path.join(config, 'archive'), path.join(config, 'archive', name)]) {
-    const st = await typed(fsOps.lstat, dir, 'lstat');
-    if (!st.isDirectory())
-      throw badLineage(dir, st.isSymbolicLink() ? 'is a link, not a directory' : 'is not a directory');
-  }
-  return { live: real, archive: path.join(config, 'archive', name) };
+  const archive = path.join(config, 'archive', name);
+  for (const dir of [config, path.dirname(real), real, path.dirname(archive), archive]) await checkLineageDir(dir);
+  return { live: real, archive };
 }
 
 /** Step 3 for one entry. */

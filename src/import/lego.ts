@@ -5,13 +5,15 @@
  *
  * lego writes these as regular files, so each is opened with O_NOFOLLOW and read bounded
  * (io/input.ts): a link (to /etc/shadow, out of the directory), a FIFO, a device or a file over
- * 1 MiB is refused before a byte is read. The directory the user named may be reached through links.
+ * 1 MiB is refused before a byte is read. The directory the user named may be reached through
+ * links; it must be writable by its owner alone (lineage.ts).
  */
 import { domainToASCII } from 'node:url';
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode } from '../errors.js';
 import { readInputFile } from '../io/input.js';
-import { badLineage, blocksOf, sameBlocks } from './chain-files.js';
+import { fsOps } from '../io/fs.js';
+import { badLineage, blocksOf, checkLineageDir, sameBlocks, typed } from './lineage.js';
 import type { ImportedPair } from './source.js';
 
 /** The base name lego gives the files of `domain` (its sanitizedDomain). */
@@ -32,11 +34,14 @@ export function legoFileName(domain: string): string {
  * Reads lego's NAME.crt, NAME.key and NAME.issuer.crt from `certificates`. The chain is NAME.crt
  * when it holds the chain (its certificates after the leaf must then be NAME.issuer.crt's), else
  * the leaf followed by NAME.issuer.crt. Raises CERTSWAP_BAD_ARGUMENT (NAME), CERTSWAP_BAD_LINEAGE
- * (NAME.crt's chain differs from NAME.issuer.crt), the input file codes, and the errno codes
- * (ENOENT, EACCES, ELOOP for a link).
+ * (NAME.crt's chain differs from NAME.issuer.crt; the directory is writable by others), the input
+ * file codes, and the errno codes (ENOENT, EACCES, ELOOP for a link).
  */
 export async function readLegoCertificate(certificates: string, domain: string): Promise<ImportedPair> {
-  const base = path.join(certificates, legoFileName(domain));
+  // The directory the user named, links resolved once; then it must be writable by its owner alone.
+  const dir = await typed(fsOps.realpath, certificates, 'realpath');
+  await checkLineageDir(dir);
+  const base = path.join(dir, legoFileName(domain));
   const crtPath = `${base}.crt`;
   const keyPath = `${base}.key`;
   const issuerPath = `${base}.issuer.crt`;

@@ -89,6 +89,23 @@ describe('security: hostile import sources', function () {
       await refused(root, { from: 'certbot', live: lineage.live }, 'CERTSWAP_BAD_LINEAGE');
     });
 
+    it('refuses a lineage whose directories someone besides their owner can write (a swap between check and read)', async () => {
+      const { root, lineage } = await certbot();
+      for (const [dir, mode] of [
+        [lineage.archive, 0o777],
+        [path.dirname(lineage.archive), 0o730],
+        [lineage.live, 0o757],
+        [path.dirname(lineage.live), 0o720],
+        [lineage.config, 0o775],
+      ] as const) {
+        const was = (await fse.stat(dir)).mode & 0o7777;
+        await fse.chmod(dir, mode);
+        await refused(root, { from: 'certbot', live: lineage.live }, 'CERTSWAP_BAD_LINEAGE');
+        await fse.chmod(dir, was);
+      }
+      expect((await readImport({ from: 'certbot', live: lineage.live })).files).to.have.length(4);
+    });
+
     it('refuses a FIFO (without waiting for a writer), a directory and a 1 GiB sparse file', async () => {
       const { root, lineage } = await certbot();
       const fifo = path.join(lineage.archive, 'privkey1.pem');
@@ -131,6 +148,15 @@ describe('security: hostile import sources', function () {
   });
 
   describe('lego', () => {
+    it('refuses a certificates directory that someone besides its owner can write', async () => {
+      const root = await tempDir();
+      const certificates = await writeLegoCertificate(root, NAME, await makeChain());
+      await fse.chmod(certificates, 0o770);
+      await refused(root, { from: 'lego', certificates, name: NAME }, 'CERTSWAP_BAD_LINEAGE');
+      await fse.chmod(certificates, 0o700);
+      expect((await readImport({ from: 'lego', certificates, name: NAME })).files).to.have.length(3);
+    });
+
     it('refuses a link in place of a file, a FIFO, a directory and a 1 GiB sparse file', async () => {
       for (const [file, make, code] of [
         ['key', (p: string, secret: string) => fse.symlink(secret, p), 'ELOOP'],
