@@ -140,7 +140,7 @@ describe('cli: import from lineages real certbot and lego obtained from pebble',
     expect((await treeState(path.join(work, 'lego'))).entries).to.deep.equal(before.entries);
   });
 
-  it('the switch: the agent keeps the imported certificate until its window; a later certbot renewal imports next', async () => {
+  it('the switch: the agent keeps the imported certificate until its window and renews it; a later certbot renewal imports too', async () => {
     const dir = await storeDir();
     expect((await certswap(['import', '--dir', dir, '--from', 'certbot', live])).code).to.equal(0);
     // The agent's configuration pointed at the store, with the certificate's names: nothing is due.
@@ -154,6 +154,12 @@ describe('cli: import from lineages real certbot and lego obtained from pebble',
     const plan = await certswap(['renew', '--config', config, '--dry-run', '--json']);
     expect(plan.code, plan.stderr).to.equal(0);
     expect(JSON.parse(plan.stdout)).to.deep.include({ name: 'web', generation: 1, why: 'window', due: false });
+    // And renews it from then on: a forced renewal is the next generation, the imported one its rollback target.
+    const renewedByAgent = await certswap(['renew', '--config', config, '--json']);
+    expect(renewedByAgent.code, renewedByAgent.stderr).to.equal(0);
+    expect(JSON.parse(renewedByAgent.stdout)).to.deep.include({ name: 'web', generation: 2 });
+    const afterRenew = JSON.parse((await certswap(['status', '--dir', dir, '--json'])).stdout) as StatusJson;
+    expect([afterRenew.current, afterRenew.previous]).to.deep.equal([2, 1]);
 
     // certbot renews (archive/NAME/*2.pem, the four links repointed): that lineage imports too.
     const renewed = await client(
@@ -169,7 +175,7 @@ describe('cli: import from lineages real certbot and lego obtained from pebble',
     const r = await certswap(['import', '--dir', dir, '--from', 'certbot', live, '--json']);
     expect(r.code, r.stderr).to.equal(0);
     const out = JSON.parse(r.stdout) as { generation: number; fingerprint: string; files: string[] };
-    expect(out).to.deep.include({ generation: 2, fingerprint: opensslFingerprint(path.join(live, 'cert.pem')) });
+    expect(out).to.deep.include({ generation: 3, fingerprint: opensslFingerprint(path.join(live, 'cert.pem')) });
     expect(out.files.map((f) => path.basename(f))).to.deep.equal([
       'cert2.pem',
       'chain2.pem',
