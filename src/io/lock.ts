@@ -1,13 +1,21 @@
 /**
- * The store's cross-process lock: flock(2) on <dir>/.lock.
+ * The store's cross-process lock: an open file description lock (fcntl F_OFD_SETLK, write lock on
+ * the whole file) on <dir>/.lock.
  *
- * flock is chosen over a pid file because the kernel releases it the instant its holder dies
- * (kill -9 included) and it does not survive a power cut. There is therefore never a stale lock
- * to detect or break, and no race between two processes breaking the same stale lock. The lock
- * file itself is never removed: unlinking a flock file lets a waiter lock an orphaned inode
- * while a newcomer locks a new one.
+ * A kernel lock is chosen over a pid file because the kernel releases it the instant its holder
+ * dies (kill -9 included) and it does not survive a power cut. There is therefore never a stale
+ * lock to detect or break, and no race between two processes breaking the same stale lock. The lock
+ * file itself is never removed: unlinking a lock file lets a waiter lock an orphaned inode while a
+ * newcomer locks a new one.
  *
- * Node has no flock; fs-ext provides it (a small native addon).
+ * An OFD lock has flock(2)'s ownership (the open file description, so two opens in one process
+ * exclude each other, and a hook we spawn inherits nothing: Node opens with O_CLOEXEC), not the
+ * classic POSIX record lock's (the process, dropped when it closes any descriptor of the file).
+ * It is not a flock: the kernel keeps the two kinds apart, so a flock(1) on .lock, or a certswap
+ * built on flock, does not exclude this one (docs/design.md, The lock).
+ *
+ * Node has no file locks; fs-native-extensions provides them from an N-API addon with prebuilt
+ * binaries, so installing needs no compiler and one build loads under every Node version.
  */
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +25,8 @@ import { untrustedFileProblem } from './ownership.js';
 import { STATE_FILE_MODE } from '../store/layout.js';
 
 const require = createRequire(import.meta.url);
-const { flockSync } = require('fs-ext') as { flockSync(fd: number, flags: 'exnb' | 'un'): void };
+/** Whole-file write lock (offset 0, length 0 = to the end, however the file grows); false when held elsewhere. */
+const { tryLock } = require('fs-native-extensions') as { tryLock(fd: number): boolean };
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
@@ -58,14 +67,9 @@ export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT
       });
     }
     for (;;) {
-      try {
-        // Non-blocking, polled: a blocking flock would hold a libuv thread for as long as it waits.
-        flockSync(fd, 'exnb');
-        break;
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw err;
-      }
+      // Non-blocking, polled: a blocking F_OFD_SETLKW would hold a libuv thread for as long as it
+      // waits, and could not be given up at the deadline.
+      if (takeLock(fd)) break;
       if (Date.now() >= deadline) {
         throw new CertswapError(
           ErrorCodes.BUSY,
@@ -85,8 +89,20 @@ export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT
     async release() {
       if (released) return;
       released = true;
-      // Closing the descriptor drops the flock.
+      // Closing the descriptor (the only one on this open file description) drops the lock.
       await fsOps.close(fd);
     },
   };
+}
+
+/** One non-blocking attempt: true when the lock is now ours, false when another description holds it. */
+function takeLock(fd: number): boolean {
+  try {
+    return tryLock(fd);
+  } catch (err) {
+    // POSIX lets F_SETLK report a conflict as EACCES as well as EAGAIN (Linux uses EAGAIN, which
+    // tryLock already turns into false).
+    if (errnoCode(err) === 'EACCES') return false;
+    throw err;
+  }
 }
