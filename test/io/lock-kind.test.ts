@@ -71,6 +71,34 @@ describe('lock kind', () => {
     await (await acquireLock(file, 0)).release();
   });
 
+  it('is not dropped when another descriptor of .lock in the holding process is closed', async () => {
+    const file = await lockFile();
+    const held = await acquireLock(file);
+    try {
+      // A classic POSIX record lock would be lost here: it belongs to the process, not the open.
+      await (await fs.promises.open(file, 'r')).close();
+      expect(kernelLocks(file)).to.deep.equal(['OFDLCK WRITE']);
+      await expectCode(acquireLock(file, 0), ErrorCodes.BUSY);
+    } finally {
+      await held.release();
+    }
+  });
+
+  it('is not inherited by a child process started while it is held (a hook cannot keep it)', async () => {
+    const file = await lockFile();
+    const held = await acquireLock(file);
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      await held.release();
+      // Were the descriptor inherited, the open file description, and its lock, would live on in the child.
+      expect(kernelLocks(file)).to.deep.equal([]);
+      await (await acquireLock(file, 0)).release();
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'close');
+    }
+  });
+
   it('is free the moment its holder is killed with SIGKILL: one attempt, no wait', async () => {
     const dir = await storeDir();
     const holder = fixture('hold-lock.ts', [dir]);
