@@ -26,7 +26,18 @@ import { STATE_FILE_MODE } from '../store/layout.js';
 
 const require = createRequire(import.meta.url);
 /** Whole-file write lock (offset 0, length 0 = to the end, however the file grows); false when held elsewhere. */
-const { tryLock } = require('fs-native-extensions') as { tryLock(fd: number): boolean };
+type TryLock = (fd: number) => boolean;
+let tryLock: TryLock | undefined;
+
+/**
+ * The addon, loaded by the first lock rather than at import: finding it (require-addon resolves
+ * the prebuild for the platform) is a measurable part of the CLI's start-up (docs/performance.md),
+ * and the commands that take no lock (status, verify) need not pay it.
+ */
+function lockAddon(): TryLock {
+  tryLock ??= (require('fs-native-extensions') as { tryLock: TryLock }).tryLock;
+  return tryLock;
+}
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
@@ -98,7 +109,7 @@ export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT
 /** One non-blocking attempt: true when the lock is now ours, false when another description holds it. */
 function takeLock(fd: number): boolean {
   try {
-    return tryLock(fd);
+    return lockAddon()(fd);
   } catch (err) {
     // POSIX lets F_SETLK report a conflict as EACCES as well as EAGAIN (Linux uses EAGAIN, which
     // tryLock already turns into false).

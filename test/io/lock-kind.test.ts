@@ -13,8 +13,9 @@ import path from 'node:path';
 import { ErrorCodes, GenerationStore } from '../../src/index.js';
 import { acquireLock } from '../../src/io/lock.js';
 import { expectCode } from '../helpers/expect-code.js';
-import { fixture, waitForLine } from '../helpers/proc.js';
-import { storeDir } from '../helpers/tmp.js';
+import { certswap, fixture, waitForLine } from '../helpers/proc.js';
+import { storeDir, tempDir } from '../helpers/tmp.js';
+import { writePairFiles } from '../helpers/pair-files.js';
 
 /** The lines of /proc/locks that lock `file`'s inode, as "KIND MODE" (e.g. "OFDLCK WRITE"). */
 function kernelLocks(file: string): string[] {
@@ -159,6 +160,27 @@ describe('lock kind', () => {
       await once(posix, 'close');
     }
     await (await acquireLock(file, 0)).release();
+  });
+
+  it('is loaded by the first lock, not by the CLI commands that take none (status, verify)', async () => {
+    const dir = await storeDir();
+    const files = await tempDir();
+    const pair = await writePairFiles(files, 'p');
+    // Preloaded into the CLI process: says on exit whether the addon's package was ever required.
+    const probe = path.join(files, 'probe.cjs');
+    await fs.promises.writeFile(
+      probe,
+      `process.on('exit', () => process.stderr.write('addon:' + Object.keys(require.cache).some((f) => f.includes('/fs-native-extensions/')) + '\\n'));`,
+    );
+    const env = { NODE_OPTIONS: `--require ${probe}` };
+    const install = ['install', '--dir', dir, ...pair.args];
+    const loaded: Record<string, string> = {};
+    for (const args of [install, ['status', '--dir', dir], ['verify', '--dir', dir]]) {
+      const r = await certswap(args, env);
+      expect(r.code, r.stderr).to.equal(0);
+      loaded[args[0]!] = /addon:(true|false)/.exec(r.stderr)?.[1] ?? 'no probe output';
+    }
+    expect(loaded).to.deep.equal({ install: 'true', status: 'false', verify: 'false' });
   });
 
   it('loads the prebuilt N-API binary for this platform, not a compiled one', () => {

@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { makePair } from '../helpers/certs.js';
+import { writePairFiles } from '../helpers/pair-files.js';
 import { nodeBinDir, TESTED_NODE_RELEASES } from '../helpers/node-releases.js';
 import { HIDDEN_TOOLS, installGlobal, noBuildToolsPath, npmEnv, onPath, packed } from '../helpers/package.js';
 import { collect, type Result } from '../helpers/proc.js';
@@ -25,16 +25,6 @@ interface Installed {
   prefix: string;
   /** The installed package's directory, <prefix>/lib/node_modules/certswap. */
   pkg: string;
-}
-
-/** Writes a fresh pair into `dir` and returns the CLI arguments that give it to install. */
-async function pairFiles(dir: string, name: string): Promise<{ args: string[]; cert: string }> {
-  const p = await makePair();
-  const cert = path.join(dir, `${name}.cert.pem`);
-  const key = path.join(dir, `${name}.key.pem`);
-  await fs.promises.writeFile(cert, p.cert);
-  await fs.promises.writeFile(key, p.key, { mode: 0o600 });
-  return { args: ['--cert', cert, '--key', key], cert: p.cert.toString() };
 }
 
 describe('the installed package (npm install -g, no build tools on PATH)', function () {
@@ -85,7 +75,7 @@ describe('the installed package (npm install -g, no build tools on PATH)', funct
           if (!first || first === it_) this.skip();
           const PATH = [path.join(first.prefix, 'bin'), it_.nodeBin, tools].join(':');
           const dir = await storeDir();
-          const pair = await pairFiles(await tempDir(), 'u');
+          const pair = await writePairFiles(await tempDir(), 'u');
           const env = npmEnv(PATH);
           expect((await run('node', ['--version'], { env })).stdout.trim()).to.equal(`v${version}`);
           const installed = await collect(
@@ -134,8 +124,8 @@ describe('the installed package (npm install -g, no build tools on PATH)', funct
       it('installs, rolls back and reports status through the installed command', async () => {
         const dir = await storeDir();
         const files = await tempDir();
-        const a = await pairFiles(files, 'a');
-        const b = await pairFiles(files, 'b');
+        const a = await writePairFiles(files, 'a');
+        const b = await writePairFiles(files, 'b');
         for (const [pair, gen] of [[a, 1] as const, [b, 2] as const]) {
           const r = await certswap(['install', '--dir', dir, ...pair.args, '--json']);
           expect(r.code, r.stderr).to.equal(0);
@@ -164,7 +154,7 @@ describe('the installed package (npm install -g, no build tools on PATH)', funct
         const files = await tempDir();
         const gens: number[] = [];
         for (let round = 0; round < 3; round++) {
-          const pairs = await Promise.all([pairFiles(files, `r${round}a`), pairFiles(files, `r${round}b`)]);
+          const pairs = await Promise.all([writePairFiles(files, `r${round}a`), writePairFiles(files, `r${round}b`)]);
           const results = await Promise.all(pairs.map((p) => certswap(['install', '--dir', dir, ...p.args, '--json'])));
           for (const r of results) {
             expect(r.code, r.stderr).to.equal(0);
@@ -181,7 +171,7 @@ describe('the installed package (npm install -g, no build tools on PATH)', funct
         const dir = await storeDir();
         const files = await tempDir();
         for (const name of ['p1', 'p2', 'p3', 'p4', 'p5']) {
-          const r = await certswap(['install', '--dir', dir, ...(await pairFiles(files, name)).args]);
+          const r = await certswap(['install', '--dir', dir, ...(await writePairFiles(files, name)).args]);
           expect(r.code, r.stderr).to.equal(0);
         }
         const unit = fs.readFileSync(path.join(it_.pkg, 'scripts', 'systemd', 'certswap-prune.service'), 'utf8');
