@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { npmEnv } from './package.js';
 import { runTempDir } from './tmp.js';
 
 /** The newest release of each supported major line on the npm registry when these were chosen. */
@@ -46,14 +47,21 @@ export async function nodeBinDir(version: string): Promise<string> {
         '--no-audit',
         '--no-fund',
       ].concat(`${pkg}@${version}`),
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: npmEnv(process.env.PATH ?? '') },
     );
     if (r.status !== 0) {
       fs.rmSync(part, { recursive: true, force: true });
       throw new Error(`npm install ${pkg}@${version} failed: ${r.error?.message ?? r.stderr.trim()}`);
     }
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.renameSync(part, dir);
+    try {
+      fs.renameSync(part, dir);
+    } catch (err) {
+      // Another run installed it meanwhile: keep theirs (it may be in use), drop ours.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw err;
+      }
+      fs.rmSync(part, { recursive: true, force: true });
+    }
   }
   const v = spawnSync(path.join(bin, 'node'), ['--version'], { encoding: 'utf8' });
   if (v.stdout.trim() !== `v${version}`) throw new Error(`${bin}/node is ${v.stdout.trim() || v.stderr.trim()}`);
