@@ -4,12 +4,13 @@
  * commands where `npm install -g` puts them.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TESTED_NODE_RELEASES } from '../helpers/node-releases.js';
 import { npmEnv, packed } from '../helpers/package.js';
+import { which } from '../helpers/proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
@@ -116,6 +117,23 @@ describe('the packed tarball', function () {
       const f = floors[i]!;
       expect(t[1] > f[1] || (t[1] === f[1] && t[2] >= f[2]), `${t.join('.')} satisfies ${ranges[i]}`).to.equal(true);
     }
+  });
+
+  it("has systemd units that systemd's own checker accepts (syntax, and every command executable)", async function () {
+    const checker = which('systemd-analyze');
+    if (!checker) {
+      if (process.env.CI === 'true') throw new Error('systemd-analyze is missing (.ci/run installs systemd)');
+      console.log('    systemd-analyze is not installed: unit check skipped');
+      this.skip();
+    }
+    const { extracted } = await packed();
+    const units = path.join(extracted, 'package', 'scripts', 'systemd');
+    // From inside the directory: each timer finds its service beside it.
+    const r = spawnSync(checker, ['verify', '--man=no', ...fs.readdirSync(units).map((u) => `./${u}`)], {
+      cwd: units,
+      encoding: 'utf8',
+    });
+    expect([r.status, r.stderr]).to.deep.equal([0, '']);
   });
 
   it('has systemd units whose ExecStart finds the commands where npm install -g puts them', async () => {
