@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TESTED_NODE_RELEASES } from '../helpers/node-releases.js';
@@ -16,7 +17,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   engines: { node: string };
   bin: Record<string, string>;
+  os: string[];
+  cpu: string[];
+  libc: string[];
 };
+const require = createRequire(import.meta.url);
 
 /** Every file a user needs: the library, the CLI, the commands' scripts, the units, the docs. */
 const SHIPPED = [
@@ -117,6 +122,20 @@ describe('the packed tarball', function () {
       const f = floors[i]!;
       expect(t[1] > f[1] || (t[1] === f[1] && t[2] >= f[2]), `${t.join('.')} satisfies ${ranges[i]}`).to.equal(true);
     }
+  });
+
+  it("declares the platforms the lock's addon has a Linux binary for, so npm refuses the others at install", () => {
+    const prebuilds = path.join(path.dirname(require.resolve('fs-native-extensions/package.json')), 'prebuilds');
+    const linux = fs
+      .readdirSync(prebuilds)
+      .filter((d) => d.startsWith('linux-'))
+      .map((d) => d.slice('linux-'.length));
+    // A "-musl" directory would be a binary for musl (Alpine); without one, glibc only.
+    expect({ os: manifest.os, cpu: [...manifest.cpu].sort(), libc: manifest.libc }).to.deep.equal({
+      os: ['linux'],
+      cpu: linux.filter((a) => !a.endsWith('-musl')).sort(),
+      libc: linux.some((a) => a.endsWith('-musl')) ? ['glibc', 'musl'] : ['glibc'],
+    });
   });
 
   it("has systemd units that systemd's own checker accepts (syntax, and every command executable)", async function () {
