@@ -18,7 +18,7 @@ import { runTempDir, storeDir, tempDir } from '../helpers/tmp.js';
 const run = promisify(execFile);
 
 interface Installed {
-  /** The PATH every command of this Node's runs with: the prefix's bin, that Node, the tools. */
+  /** The PATH the commands under this Node run with: the prefix's bin, that Node, the tools. */
   path: string;
   /** The directory holding only that Node's `node`. */
   nodeBin: string;
@@ -48,10 +48,10 @@ describe('the installed package (npm install -g, no build tools on PATH)', funct
 
   for (const version of TESTED_NODE_RELEASES) {
     describe(`under Node ${version}`, () => {
-      let it_: Installed;
+      let inst: Installed;
       /** The installed `certswap` (found on PATH, as a user's shell finds it) with `args`. */
       const certswap = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> =>
-        collect(spawn('certswap', args, { env: { ...npmEnv(it_.path), ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+        collect(spawn('certswap', args, { env: { ...npmEnv(inst.path), ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
 
       before(async function () {
         let nodeBin: string;
@@ -66,14 +66,14 @@ describe('the installed package (npm install -g, no build tools on PATH)', funct
         const prefix = path.join(await runTempDir('certswap-prefix-'), 'prefix');
         const PATH = [path.join(prefix, 'bin'), nodeBin, tools].join(':');
         await installGlobal((await packed()).tarball, prefix, PATH);
-        it_ = { path: PATH, nodeBin, prefix, pkg: path.join(prefix, 'lib', 'node_modules', 'certswap') };
-        first ??= it_;
+        inst = { path: PATH, nodeBin, prefix, pkg: path.join(prefix, 'lib', 'node_modules', 'certswap') };
+        first ??= inst;
       });
 
       if (version !== TESTED_NODE_RELEASES[0]) {
         it(`runs the tree installed under Node ${TESTED_NODE_RELEASES[0]} as it is: nothing to rebuild after a Node upgrade`, async function () {
-          if (!first || first === it_) this.skip();
-          const PATH = [path.join(first.prefix, 'bin'), it_.nodeBin, tools].join(':');
+          if (!first || first === inst) this.skip();
+          const PATH = [path.join(first.prefix, 'bin'), inst.nodeBin, tools].join(':');
           const dir = await storeDir();
           const pair = await writePairFiles(await tempDir(), 'u');
           const env = npmEnv(PATH);
@@ -88,9 +88,9 @@ describe('the installed package (npm install -g, no build tools on PATH)', funct
 
       it('puts certswap and certswap-prune in the prefix, run by that Node', async () => {
         for (const bin of ['certswap', 'certswap-prune']) {
-          expect(onPath(bin, it_.path), bin).to.equal(path.join(it_.prefix, 'bin', bin));
+          expect(onPath(bin, inst.path), bin).to.equal(path.join(inst.prefix, 'bin', bin));
         }
-        const node = await run('node', ['--version'], { env: npmEnv(it_.path) });
+        const node = await run('node', ['--version'], { env: npmEnv(inst.path) });
         expect(node.stdout.trim()).to.equal(`v${version}`);
         const r = await certswap(['--version']);
         expect([r.code, r.stdout.trim()], r.stderr).to.deep.equal([0, '0.1.0']);
@@ -100,14 +100,14 @@ describe('the installed package (npm install -g, no build tools on PATH)', funct
         const probe = `const r = require('node:module').createRequire(process.argv[1] + '/');
           r('fs-native-extensions');
           console.log(Object.keys(require.cache).filter((f) => f.endsWith('.node')).join('\\n'));`;
-        const { stdout } = await run('node', ['-e', probe, it_.pkg], { env: npmEnv(it_.path) });
-        const addon = path.join(it_.pkg, 'node_modules', 'fs-native-extensions', 'prebuilds');
+        const { stdout } = await run('node', ['-e', probe, inst.pkg], { env: npmEnv(inst.path) });
+        const addon = path.join(inst.pkg, 'node_modules', 'fs-native-extensions', 'prebuilds');
         expect(stdout.trim()).to.equal(
           path.join(addon, `${process.platform}-${process.arch}`, 'fs-native-extensions.node'),
         );
         // No node-gyp or cmake output anywhere in the installed tree: every addon is a prebuilt one.
         const { stdout: found } = await run('find', [
-          it_.prefix,
+          inst.prefix,
           '-name',
           '*.node',
           '-o',
@@ -174,7 +174,7 @@ describe('the installed package (npm install -g, no build tools on PATH)', funct
           const r = await certswap(['install', '--dir', dir, ...(await writePairFiles(files, name)).args]);
           expect(r.code, r.stderr).to.equal(0);
         }
-        const unit = fs.readFileSync(path.join(it_.pkg, 'scripts', 'systemd', 'certswap-prune.service'), 'utf8');
+        const unit = fs.readFileSync(path.join(inst.pkg, 'scripts', 'systemd', 'certswap-prune.service'), 'utf8');
         const env = Object.fromEntries(
           [...unit.matchAll(/^Environment=(\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!] as [string, string]),
         );
@@ -182,7 +182,7 @@ describe('the installed package (npm install -g, no build tools on PATH)', funct
         const [command, ...args] = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(/\s+/);
         const r = await collect(
           spawn(command!, args, {
-            env: { ...npmEnv(it_.path), ...env, CERTSWAP_DIR: dir },
+            env: { ...npmEnv(inst.path), ...env, CERTSWAP_DIR: dir },
             stdio: ['ignore', 'pipe', 'pipe'],
           }),
         );
