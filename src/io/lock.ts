@@ -80,7 +80,9 @@ export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT
     for (;;) {
       // Non-blocking, polled: a blocking F_OFD_SETLKW would hold a libuv thread for as long as it
       // waits, and could not be given up at the deadline.
-      if (takeLock(fd)) break;
+      // A conflict is EAGAIN on Linux (POSIX also allows EACCES; Linux does not use it), which
+      // tryLock returns as false; any other error is thrown as it is.
+      if (lockAddon()(fd)) break;
       if (Date.now() >= deadline) {
         throw new CertswapError(
           ErrorCodes.BUSY,
@@ -104,16 +106,4 @@ export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT
       await fsOps.close(fd);
     },
   };
-}
-
-/** One non-blocking attempt: true when the lock is now ours, false when another description holds it. */
-function takeLock(fd: number): boolean {
-  try {
-    return lockAddon()(fd);
-  } catch (err) {
-    // POSIX lets F_SETLK report a conflict as EACCES as well as EAGAIN (Linux uses EAGAIN, which
-    // tryLock already turns into false).
-    if (errnoCode(err) === 'EACCES') return false;
-    throw err;
-  }
 }
