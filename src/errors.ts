@@ -51,6 +51,12 @@ export const ErrorCodes = {
   CA_REFUSED: 'CERTSWAP_CA_REFUSED',
   /** The CA answered with something that is not a certificate for our key and identity. */
   CA_BAD_ANSWER: 'CERTSWAP_CA_BAD_ANSWER',
+  // Importing a pair another ACME client obtained (certswap import).
+  /**
+   * The source is not the lineage it should be: certbot's live/NAME not under live/, a link that
+   * leaves the lineage, files from different renewals, a chain file that disagrees with the leaf's.
+   */
+  BAD_LINEAGE: 'CERTSWAP_BAD_LINEAGE',
   // The command line and bugs.
   /** A bad command line (exit 2). */
   USAGE: 'CERTSWAP_USAGE',

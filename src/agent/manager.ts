@@ -6,7 +6,7 @@
  *   check -> commit -> hooks -> prune; or, if the check fails, roll back -> hooks.
  * Any failure leaves the old generation active (the store guarantees it) and is retried by run()
  * with backoff, jitter and herd control (retry.ts). One operation per certificate at a time: an
- * in-process queue here, the store's flock across processes.
+ * in-process queue here, the store's lock across processes.
  */
 import { CertswapError, ErrorCodes, toCertswapError } from '../errors.js';
 import { silentLog, type Log } from '../store/context.js';

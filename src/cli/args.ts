@@ -5,6 +5,7 @@ import { parseDuration } from '../agent/duration.js';
 import { MAX_KEEP, isKeep } from '../store/ops/prune.js';
 import { parseGeneration } from '../store/layout.js';
 import { EXTENDED_KEY_USAGES, type ExtendedKeyUsage, isExtendedKeyUsage } from '../pki/eku.js';
+import { IMPORT_FROM, type ImportSource } from '../import/source.js';
 
 export const COMMANDS = [
   'install',
@@ -18,6 +19,7 @@ export const COMMANDS = [
   'recover',
   'agent',
   'renew',
+  'import',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -58,6 +60,7 @@ export type AgentArgs =
 export type StoreCommandArgs =
   | (PairArgs & { command: 'install'; trial: boolean })
   | (PairArgs & { command: 'stage' })
+  | (StoreArgs & CheckArgs & { command: 'import'; source: ImportSource; ca?: string; trial: boolean })
   | (StoreArgs & { command: 'activate'; generation: number; trial: boolean })
   | (StoreArgs & { command: 'rollback'; to?: number })
   | (StoreArgs & { command: 'prune'; keep?: number })
@@ -96,6 +99,7 @@ const OPTIONS = {
   once: { type: 'boolean' },
   'expiring-within': { type: 'string' },
   prometheus: { type: 'boolean' },
+  from: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -113,6 +117,7 @@ const ALLOWED: Record<Command, string[]> = {
   recover: ['clock-skew'],
   agent: ['config', 'demo', 'once'],
   renew: ['config', 'demo', 'name', 'dry-run'],
+  import: ['from', 'cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew', 'trial'],
 };
 const COMMON = ['dir', 'json', 'log-level', 'lock-timeout', 'help', 'version'];
 
@@ -159,7 +164,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     if (!COMMON.includes(opt) && !ALLOWED[command].includes(opt))
       throw new UsageError(`${command} does not take --${opt}`);
   }
-  if (command === 'activate' ? rest.length !== 1 : rest.length !== 0) {
+  if (command !== 'import' && (command === 'activate' ? rest.length !== 1 : rest.length !== 0)) {
     throw new UsageError(
       command === 'activate'
         ? 'activate takes exactly one generation number'
@@ -194,6 +199,15 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
       const pair: PairArgs = { ...store, ...checks, cert: v.cert, key: v.key, ...defined({ ca: v.ca }) };
       return command === 'install' ? { ...pair, command, trial: v.trial ?? false } : { ...pair, command };
     }
+    case 'import':
+      return {
+        ...store,
+        ...checks,
+        command,
+        source: importSource(v, rest),
+        ...defined({ ca: v.ca }),
+        trial: v.trial ?? false,
+      };
     case 'activate':
       return { ...store, command, generation: generation('activate', rest[0]!), trial: v.trial ?? false };
     case 'rollback':
@@ -233,6 +247,22 @@ function statusWithin(within: string | undefined): { expiringWithinMs?: number }
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** `import`'s source: `--from certbot LIVE_DIR`, `--from lego CERT_DIR NAME`, or `--cert FILE --key FILE`. */
+function importSource(v: { from?: string; cert?: string; key?: string }, rest: string[]): ImportSource {
+  const forms = 'import needs --from certbot LIVE_DIR, --from lego CERT_DIR NAME, or --cert FILE --key FILE';
+  if (v.from === undefined) {
+    if (v.cert === undefined || v.key === undefined || rest.length !== 0) throw new UsageError(forms);
+    return { from: 'files', cert: v.cert, key: v.key };
+  }
+  if (v.cert !== undefined || v.key !== undefined)
+    throw new UsageError('import takes --from or --cert/--key, not both');
+  if (v.from === 'certbot' && rest.length === 1) return { from: 'certbot', live: rest[0]! };
+  if (v.from === 'lego' && rest.length === 2) return { from: 'lego', certificates: rest[0]!, name: rest[1]! };
+  if (!(IMPORT_FROM as readonly string[]).includes(v.from))
+    throw new UsageError(`--from must be ${IMPORT_FROM.join(' or ')}, not ${JSON.stringify(v.from)}`);
+  throw new UsageError(forms);
 }
 
 /** `o` without its undefined fields (optional properties are absent, never undefined). */

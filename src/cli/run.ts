@@ -3,8 +3,9 @@
  * Exit 0 on success, 1 when the operation is refused or fails, 2 on a usage error.
  */
 import { createRequire } from 'node:module';
-import { GenerationStore } from '../store/store.js';
+import { GenerationStore, type InstallResult } from '../store/store.js';
 import { readInputFile, readPairFiles } from '../io/input.js';
+import { readImport } from '../import/source.js';
 import { silentLog, type Log } from '../store/context.js';
 import { toCertswapError } from '../errors.js';
 import type { ValidationOptions } from '../pki/validate.js';
@@ -33,6 +34,7 @@ export interface Io {
 /** The commands that change a store: they create it if missing, and log at the chosen level. */
 const MUTATING: ReadonlySet<Command> = new Set<Command>([
   'install',
+  'import',
   'stage',
   'activate',
   'commit',
@@ -96,6 +98,11 @@ async function executeAgent(args: AgentArgs, io: Io): Promise<number> {
   return 0;
 }
 
+/** install's JSON output, which import extends. */
+function installed(r: InstallResult): Record<string, unknown> {
+  return { generation: r.generation, previous: r.previous, fingerprint: r.info.fingerprint, notAfter: r.info.notAfter };
+}
+
 async function execute(args: StoreCommandArgs, io: Io): Promise<number> {
   const print = (human: string, json: unknown): void => io.out(args.json ? `${JSON.stringify(json)}\n` : human);
   const store = await GenerationStore.open(args.dir, {
@@ -117,13 +124,15 @@ async function execute(args: StoreCommandArgs, io: Io): Promise<number> {
         });
       } else {
         const r = await store.install(input, { trial: args.trial });
-        print(`${r.generation}\n`, {
-          generation: r.generation,
-          previous: r.previous,
-          fingerprint: r.info.fingerprint,
-          notAfter: r.info.notAfter,
-        });
+        print(`${r.generation}\n`, installed(r));
       }
+      return 0;
+    }
+    case 'import': {
+      // The source is read (never changed) before the install takes the lock, as install's files are.
+      const { input, files } = await readImport(args.source, args.ca);
+      const r = await store.install(input, { trial: args.trial });
+      print(`${r.generation}\n`, { ...installed(r), from: args.source.from, files });
       return 0;
     }
     case 'activate': {

@@ -10,6 +10,10 @@ Commands:
   install  --cert FILE --key FILE [--ca FILE] [--expect-name NAME] [--trial]
                                     stage, then activate
   stage    --cert FILE --key FILE [--ca FILE] [--expect-name NAME]   write and validate only
+  import   --from certbot LIVE_DIR | --from lego CERT_DIR NAME | --cert FILE --key FILE
+           [--ca FILE] [--expect-name NAME] [--trial]
+                                    install the pair certbot or lego obtained (their files are
+                                    only read): certbot's live/NAME, lego's certificates/NAME.*
   activate GEN [--trial]            make generation GEN active (validated again first); with
                                     --trial it must be confirmed by commit, or rollback/recover
                                     return to the generation before it
@@ -35,8 +39,9 @@ Commands:
 Options:
   --dir DIR            the store directory (default: $CERTSWAP_DIR)
   --json               machine-readable output (errors too)
-  --trust FILE         stage/install/verify: the chain must lead to a CA in FILE
-  --require-eku USAGE  stage/install/verify: ${EXTENDED_KEY_USAGES.join(' or ')} (repeatable)
+  --from CLIENT        import: certbot or lego
+  --trust FILE         stage/install/import/verify: the chain must lead to a CA in FILE
+  --require-eku USAGE  stage/install/import/verify: ${EXTENDED_KEY_USAGES.join(' or ')} (repeatable)
   --clock-skew SECS    how far notBefore may be in the future (default 300)
   --lock-timeout SECS  how long to wait for another operation (default 10)
   --log-level LEVEL    pino level for the JSON log on stderr (default: $CERTSWAP_LOG_LEVEL or error)

@@ -1,7 +1,7 @@
 /**
  * The durable file system primitives, and the only module that changes anything on disk, with
  * one exception: lock.ts creates the lock file itself (O_CREAT with the open that locks it). It
- * need not be durable: a flock does not outlive its holder, let alone a power cut, and a lock file
+ * need not be durable: the lock does not outlive its holder, let alone a power cut, and a lock file
  * lost in one is created again by the next lock. The invariants cited (I3) are docs/design.md's.
  *
  * rename(2) is atomic but not durable: a file's data must reach the disk before the name that
