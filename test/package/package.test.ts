@@ -32,6 +32,9 @@ const SHIPPED = [
   /^docs\/LICENSE$/,
   /^scripts\/certswap-prune$/,
   /^scripts\/systemd\/certswap-[a-z]+\.(?:service|timer)$/,
+  /^scripts\/prometheus\/certswap-rules(?:\.test)?\.yml$/,
+  /^scripts\/grafana\/certswap-dashboard\.json$/,
+  /^docs\/dashboard\.svg$/,
   /^dist\/(?!cli\/)[\w/-]+\.(?:js|d\.ts)$/,
   /^dist\/cli\/certswap\.cjs(?:\.map)?$/,
 ];
@@ -62,6 +65,8 @@ describe('the packed tarball', function () {
       'dist/cli/certswap.cjs',
       'scripts/certswap-prune',
       'scripts/systemd/certswap-agent.service',
+      'scripts/prometheus/certswap-rules.yml',
+      'scripts/grafana/certswap-dashboard.json',
     ]) {
       expect(names, needed).to.include(needed);
     }
