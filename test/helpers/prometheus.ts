@@ -46,16 +46,25 @@ function serve(bin: string, args: string[], url: string): Server {
   };
 }
 
-/** Waits until `url` answers 200 (a bound on a hang, not a performance check). */
-async function ready(s: Server, url: string): Promise<void> {
-  await until(
-    `${url} to answer`,
-    async () => {
-      if (s.child.exitCode !== null) throw new Error(`exited (${s.child.exitCode}): ${s.output()}`);
-      return (await fetch(url).catch(() => null))?.status === 200;
-    },
-    30_000,
-  );
+/**
+ * Waits until `url` answers 200 (a bound on a hang, not a performance check); a server that never
+ * does is stopped before the error is raised, since the caller has no handle on it yet.
+ */
+async function ready(s: Server, url: string): Promise<Server> {
+  try {
+    await until(
+      `${url} to answer`,
+      async () => {
+        if (s.child.exitCode !== null) throw new Error(`exited (${s.child.exitCode}): ${s.output()}`);
+        return (await fetch(url).catch(() => null))?.status === 200;
+      },
+      30_000,
+    );
+  } catch (err) {
+    await s.stop();
+    throw err;
+  }
+  return s;
 }
 
 /** node_exporter with only the textfile collector, reading `dir`. */
@@ -71,8 +80,7 @@ export async function startNodeExporter(bin: string, dir: string): Promise<Serve
     ],
     `http://127.0.0.1:${port}`,
   );
-  await ready(s, `${s.url}/metrics`);
-  return s;
+  return ready(s, `${s.url}/metrics`);
 }
 
 /**
@@ -104,8 +112,7 @@ export async function startPrometheus(
     ],
     `http://127.0.0.1:${port}`,
   );
-  await ready(s, `${s.url}/-/ready`);
-  return s;
+  return ready(s, `${s.url}/-/ready`);
 }
 
 export interface PromSample {
