@@ -10,7 +10,8 @@
  *      stores are open now, so a scrape can read them. `agent --once` serves no endpoint.
  *   3. Every look ends in a textfile write, at its `scheduled` event (a failed write is logged;
  *      the agent goes on).
- *   4. close(): a last textfile write, the webhook's queue drained, the endpoint closed.
+ *   4. close(): a last textfile write, the webhook's queue drained (for at most one delivery's
+ *      longest time: attempts x timeout plus the backoffs), the endpoint closed.
  */
 import { readInputFile } from '../io/input.js';
 import type { Log } from '../store/context.js';
@@ -106,7 +107,7 @@ export async function createMonitoring(config: AgentConfig, log: Log, clock: Clo
     writeTextfile,
     async close() {
       await writeTextfile();
-      await notifier?.flush();
+      await notifier?.close();
       await m.server?.close();
     },
   };

@@ -40,8 +40,9 @@ export class Notifier {
     if (doc && this.opts.events.includes(doc.event)) void this.webhook.send(doc);
   };
 
-  flush(): Promise<void> {
-    return this.webhook.flush();
+  /** Waits for the deliveries queued, for at most one delivery's longest time (webhook.ts). */
+  close(): Promise<void> {
+    return this.webhook.close();
   }
 
   private document(e: AgentEvent): ({ event: NotifyEvent } & Record<string, unknown>) | null {

@@ -54,6 +54,10 @@ class Retryable extends Error {}
 export class Webhook {
   private readonly url: URL;
   private queue: Promise<void> = Promise.resolve();
+  /** Deliveries queued or under way. */
+  private pending = 0;
+  /** Aborted by close() when its wait is over: the waits and requests in flight end at once. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly opts: WebhookOptions,
@@ -66,14 +70,41 @@ export class Webhook {
   /** Queues `doc` for delivery after every earlier one; resolves when it was delivered or given up. */
   send(doc: { event: string }): Promise<void> {
     const body = JSON.stringify(doc);
-    const next = this.queue.then(() => this.deliver(doc.event, body));
+    this.pending++;
+    const next = this.queue
+      .then(() => (this.closing.signal.aborted ? undefined : this.deliver(doc.event, body)))
+      .finally(() => this.pending--);
     this.queue = next;
     return next;
   }
 
-  /** Resolves when every queued delivery has been made or given up. */
-  flush(): Promise<void> {
-    return this.queue;
+  /** The longest one delivery may take: every attempt timing out, and every backoff between them. */
+  get maxDeliveryMs(): number {
+    const { attempts, timeoutMs, backoffMs } = this.opts;
+    return attempts * timeoutMs + backoffMs * (2 ** (attempts - 1) - 1);
+  }
+
+  /**
+   * Waits for the queued deliveries, at most `limitMs` (default: one delivery's longest time), so
+   * that a dead receiver cannot hold a stopping agent (or an `agent --once` under a timer) for
+   * as long as a queue of events takes. What is left then is dropped, and logged as dropped.
+   */
+  async close(limitMs = this.maxDeliveryMs): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      this.queue.then(() => true),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(false), limitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (done) return;
+    this.log.warn(
+      { event: 'webhook', origin: this.url.origin, dropped: this.pending },
+      `webhook: ${this.pending} event(s) not delivered within ${limitMs} ms of stopping; dropped`,
+    );
+    this.closing.abort();
+    await this.queue;
   }
 
   private async deliver(event: string, body: string): Promise<void> {
@@ -91,8 +122,9 @@ export class Webhook {
           { event: 'webhook', type: event, origin, attempt, err: why, ...(retry && { delayMs }) },
           `webhook ${event} to ${origin}: ${why}${retry ? `; retrying in ${delayMs} ms` : '; dropped'}`,
         );
-        if (!retry) return;
-        await this.clock.sleep(delayMs);
+        if (!retry || this.closing.signal.aborted) return;
+        await this.clock.sleep(delayMs, this.closing.signal);
+        if (this.closing.signal.aborted) return;
       }
     }
   }
@@ -110,7 +142,7 @@ export class Webhook {
             'content-length': Buffer.byteLength(body),
             'user-agent': 'certswap',
           },
-          signal: AbortSignal.timeout(this.opts.timeoutMs),
+          signal: AbortSignal.any([AbortSignal.timeout(this.opts.timeoutMs), this.closing.signal]),
           ...(tls && { ca: this.opts.ca, rejectUnauthorized: true }),
         },
         (res) => {
@@ -126,6 +158,7 @@ export class Webhook {
         },
       );
       req.on('error', (err) => {
+        if (this.closing.signal.aborted) return reject(new Error('the agent is stopping'));
         const code = (err as { code?: string }).code ?? '';
         // A certificate that does not verify will not verify on the next attempt either.
         if (/CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ERR_TLS/.test(code)) reject(new Error(`TLS: ${err.message}`));

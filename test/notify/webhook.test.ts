@@ -90,6 +90,26 @@ describe('notify: webhooks', () => {
     }
   });
 
+  it('close waits for queued deliveries at most its limit, then drops them (logged) and stops retrying', async () => {
+    const dead = await receiver([500]);
+    try {
+      const { log, events } = captureLog();
+      const hook = new Webhook({ ...opts, attempts: 10, url: dead.url }, systemClock, log);
+      expect(hook.maxDeliveryMs).to.equal(10 * 2000 + 100 * (2 ** 9 - 1));
+      for (const event of ['a', 'b', 'c']) void hook.send({ event });
+      const t0 = Date.now();
+      await hook.close(300);
+      expect(Date.now() - t0).to.be.below(2000);
+      expect(events.find((e) => e.dropped !== undefined)).to.include({ event: 'webhook', dropped: 3 });
+      const seen = dead.got.length;
+      await new Promise((r) => setTimeout(r, 400));
+      expect(dead.got.length).to.equal(seen);
+      expect(dead.got.every((g) => g.body.event === 'a')).to.equal(true);
+    } finally {
+      await dead.close();
+    }
+  });
+
   it('https: verified against the configured CA; a server the roots do not know is refused, not retried', async () => {
     const ca = await issue({ ca: true, name: 'webhook test CA' });
     const leaf = await issue({ name: 'localhost', sans: ['localhost'], issuer: ca, eku: ['1.3.6.1.5.5.7.3.1'] });
