@@ -64,8 +64,10 @@ export async function startMetricsServer(
       res.end('could not read a store; see the agent log\n');
     });
   });
-  // A scrape that hangs must not keep the agent from stopping.
+  // A scrape that hangs must not keep the agent from stopping, nor a flood of connections eat a
+  // small device's memory: Prometheus and a health probe need a few.
   server.requestTimeout = 30_000;
+  server.maxConnections = 32;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {
