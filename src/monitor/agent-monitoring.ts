@@ -20,13 +20,11 @@ import type { AgentEvent, AgentObserver } from '../agent/events.js';
 import type { Clock } from '../agent/clock.js';
 import { systemClock } from '../agent/clock.js';
 import type { StoreStatus } from '../store/ops/status.js';
-import { Notifier } from '../notify/notifier.js';
-import { Webhook } from '../notify/webhook.js';
-import { CertswapMetrics } from './metrics.js';
-import { AgentMonitor } from './monitor.js';
-import { startMetricsServer, type MetricsServer } from './server.js';
-import { TextfileWriter } from './textfile.js';
-import { packageVersion } from './version.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { CertswapMetrics } from './metrics.js';
+import type { AgentMonitor } from './monitor.js';
+import type { MetricsServer } from './server.js';
+import type { TextfileWriter } from './textfile.js';
 
 /** What the monitoring needs of the manager: each certificate's store. */
 export interface StoreSource {
@@ -49,7 +47,10 @@ export async function createMonitoring(config: AgentConfig, log: Log, clock: Clo
   const now = (): Date => clock.now();
   let stores: StoreSource | undefined;
   let notifier: Notifier | undefined;
+  // Loaded only when configured: prom-client alone costs an `agent --once` run some 40 ms.
   if (config.notify) {
+    const { Notifier } = await import('../notify/notifier.js');
+    const { Webhook } = await import('../notify/webhook.js');
     const n = config.notify;
     const ca = n.ca === undefined ? undefined : await readInputFile(n.ca, 'ca');
     const webhook = new Webhook(
@@ -62,8 +63,13 @@ export async function createMonitoring(config: AgentConfig, log: Log, clock: Clo
   }
   let monitor: AgentMonitor | undefined;
   let textfile: TextfileWriter | undefined;
-  const metrics = new CertswapMetrics(packageVersion());
+  let metrics: CertswapMetrics | undefined;
   if (config.metrics) {
+    const { CertswapMetrics } = await import('./metrics.js');
+    const { AgentMonitor } = await import('./monitor.js');
+    const { TextfileWriter } = await import('./textfile.js');
+    const { packageVersion } = await import('./version.js');
+    metrics = new CertswapMetrics(packageVersion());
     monitor = new AgentMonitor({
       metrics,
       targets,
@@ -100,7 +106,8 @@ export async function createMonitoring(config: AgentConfig, log: Log, clock: Clo
     observer,
     async start(s, opts = { serve: true }) {
       stores = s;
-      if (config.metrics?.listen && monitor && opts.serve) {
+      if (config.metrics?.listen && monitor && metrics && opts.serve) {
+        const { startMetricsServer } = await import('./server.js');
         m.server = await startMetricsServer(config.metrics.listen, monitor, metrics, log);
       }
     },
