@@ -7,7 +7,9 @@
  * the directory fsynced. node_exporter reads only `*.prom`, and the temporary's name
  * (`.certswap.prom.tmp-PID-XXXX`) does not end in `.prom`: a scrape sees the old file or the new
  * one, never half of one, and a power cut leaves one of the two. Temporaries of a writer that
- * died are removed when the next writer opens.
+ * died are removed when the next writer opens. Safe in a directory others may write to: the
+ * temporary is created O_EXCL|O_NOFOLLOW under a random name, the rename replaces whatever
+ * entry holds the final name without following it, and a leftover is unlinked, never followed.
  */
 import { replaceFile, removeDeadTemps } from '../io/durable.js';
 import { readBounded } from '../io/bounded-read.js';
