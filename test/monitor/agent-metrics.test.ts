@@ -165,6 +165,13 @@ ${certificateYaml('device', 'store', LOCAL_CA('1h'))}${certificateYaml('down', '
       expect(find(m, 'certswap_trial_pending', { name: 'picky' })).to.equal(0);
     }
     expect(await fse.readdir(path.dirname(textfile))).to.deep.equal(['certswap.prom']);
+    // A textfile that cannot be written (its directory is gone) is logged; the renewals go on.
+    await fse.remove(path.dirname(textfile));
+    await fse.remove(path.join(dir, 'store'));
+    const r = await certswap(['agent', '--config', config, '--once', '--log-level', 'warn']);
+    expect(r.code).to.equal(1); // `down` and `picky` still fail; `device` is enrolled again
+    expect(r.stderr).to.match(/"event":"textfile".*ENOENT|ENOENT.*"event":"textfile"/);
+    expect((await certswap(['status', '--dir', path.join(dir, 'store'), '--json'])).stdout).to.match(/"current":1/);
   });
 
   it('does not start when metrics.listen cannot be bound (agent --once, which serves nothing, does)', async () => {
