@@ -43,7 +43,9 @@ export class TextfileWriter {
       log.warn({ event: 'textfile', path: file, err: (err as Error).message }, 'could not list textfile leftovers'),
     );
     try {
+      // Not through a link: a file planted there by someone else is not our earlier exposition.
       const text = await readBounded(file, {
+        noFollow: true,
         maxBytes: MAX_SEED_BYTES,
         notRegular: () => new Error('not a regular file'),
         tooLarge: () => new Error('too large'),

@@ -146,4 +146,28 @@ describe('monitor: the agent side', () => {
       }
     }
   });
+
+  it('a link planted at the textfile name is replaced, never written through', async () => {
+    const { monitor, metrics } = await setUp();
+    const dir = await tempDir();
+    const canary = path.join(await tempDir(), 'canary');
+    await fse.writeFile(canary, 'certswap_renewals_total{name="device",dir="DIR",result="failure"} 99\n');
+    const file = path.join(dir, 'certswap.prom');
+    await fse.symlink(canary, file);
+    // And a link at a leftover's name pointing at the canary: unlinked, not followed.
+    await fse.symlink(canary, path.join(dir, '.certswap.prom.tmp-4194305-00000000'));
+    await fse.writeFile(
+      canary,
+      (await fse.readFile(canary, 'utf8')).replace('DIR', (await monitor.refresh()).get('device')!.dir),
+    );
+    const before = await fse.readFile(canary, 'utf8');
+    const writer = await TextfileWriter.open(file, metrics, silentLog);
+    await monitor.refresh();
+    await writer.write();
+    expect(await fse.readFile(canary, 'utf8')).to.equal(before);
+    // Nor read through: the planted file's counters are not carried over.
+    expect(await fse.readFile(file, 'utf8')).to.match(/result="failure"\} 0$/m);
+    expect((await fse.lstat(file)).isFile()).to.equal(true);
+    expect(await fse.readdir(dir)).to.deep.equal(['certswap.prom']);
+  });
 });
