@@ -5,6 +5,8 @@ import { parseDuration } from '../agent/duration.js';
 import { MAX_KEEP, isKeep } from '../store/ops/prune.js';
 import { parseGeneration } from '../store/layout.js';
 import { EXTENDED_KEY_USAGES, type ExtendedKeyUsage, isExtendedKeyUsage } from '../pki/eku.js';
+import type { AccessOptions } from '../store/access.js';
+import { FORMATS, type Format, isFormat } from '../store/formats.js';
 
 export const COMMANDS = [
   'install',
@@ -47,6 +49,11 @@ interface PairArgs extends StoreArgs, CheckArgs {
   cert: string;
   key: string;
   ca?: string;
+  /** --owner, --group, --key-mode, --cert-mode. */
+  access: AccessOptions;
+  /** --format, repeatable. */
+  formats: Format[];
+  pkcs12PasswordFile?: string;
 }
 
 /** `agent` and `renew`: an agent configuration instead of one store. */
@@ -61,7 +68,7 @@ export type StoreCommandArgs =
   | (StoreArgs & { command: 'activate'; generation: number; trial: boolean })
   | (StoreArgs & { command: 'rollback'; to?: number })
   | (StoreArgs & { command: 'prune'; keep?: number })
-  | (StoreArgs & CheckArgs & { command: 'verify' })
+  | (StoreArgs & CheckArgs & { command: 'verify'; served?: { host: string; port: number }; servername?: string })
   | (StoreArgs & { command: 'commit' })
   | (StoreArgs & { command: 'status'; expiringWithinMs?: number })
   | (StoreArgs & { command: 'recover' });
@@ -95,20 +102,30 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   once: { type: 'boolean' },
   'expiring-within': { type: 'string' },
+  owner: { type: 'string' },
+  group: { type: 'string' },
+  'key-mode': { type: 'string' },
+  'cert-mode': { type: 'string' },
+  format: { type: 'string', multiple: true },
+  'pkcs12-password-file': { type: 'string' },
+  served: { type: 'string' },
+  servername: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Which options each command accepts besides --dir, --json, --log-level and --lock-timeout. */
+/** What install and stage write besides the pair: consumer access and other formats. */
+const OUTPUT = ['owner', 'group', 'key-mode', 'cert-mode', 'format', 'pkcs12-password-file'];
 const ALLOWED: Record<Command, string[]> = {
-  install: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew', 'trial'],
-  stage: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew'],
+  install: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew', 'trial', ...OUTPUT],
+  stage: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew', ...OUTPUT],
   activate: ['clock-skew', 'trial'],
   commit: [],
   rollback: ['to', 'clock-skew'],
   prune: ['keep', 'clock-skew'],
   status: ['clock-skew', 'expiring-within'],
-  verify: ['trust', 'expect-name', 'require-eku', 'clock-skew'],
+  verify: ['trust', 'expect-name', 'require-eku', 'clock-skew', 'served', 'servername'],
   recover: ['clock-skew'],
   agent: ['config', 'demo', 'once'],
   renew: ['config', 'demo', 'name', 'dry-run'],
@@ -121,6 +138,29 @@ function seconds(name: string, text: string | undefined): number | undefined {
   if (text.trim() === '' || !Number.isFinite(v) || v < 0)
     throw new UsageError(`--${name} must be a number of seconds, not ${JSON.stringify(text)}`);
   return Math.round(v * 1000);
+}
+
+/** A file mode in octal, as chmod(1) takes it: 640 or 0640. */
+function mode(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^0?[0-7]{3}$/.test(text))
+    throw new UsageError(`--${name} must be an octal mode such as 0640, not ${JSON.stringify(text)}`);
+  return Number.parseInt(text, 8);
+}
+
+/** HOST:PORT, [IPv6]:PORT. */
+function hostPort(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):([0-9]{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) throw new UsageError(`--served must be HOST:PORT, not ${JSON.stringify(text)}`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+function formats(list: string[] | undefined): Format[] {
+  for (const f of list ?? []) {
+    if (!isFormat(f)) throw new UsageError(`--format must be ${FORMATS.join(', ')}, not ${JSON.stringify(f)}`);
+  }
+  return (list ?? []) as Format[];
 }
 
 function generation(what: string, text: string): number {
@@ -190,7 +230,24 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     case 'stage': {
       if (v.cert === undefined || v.key === undefined)
         throw new UsageError(`${command} needs --cert FILE and --key FILE`);
-      const pair: PairArgs = { ...store, ...checks, cert: v.cert, key: v.key, ...defined({ ca: v.ca }) };
+      const access: AccessOptions = defined({
+        owner: v.owner,
+        group: v.group,
+        keyMode: mode('key-mode', v['key-mode']),
+        certMode: mode('cert-mode', v['cert-mode']),
+      });
+      const out = formats(v.format);
+      if (out.includes('pkcs12') !== (v['pkcs12-password-file'] !== undefined))
+        throw new UsageError('--format pkcs12 and --pkcs12-password-file FILE go together');
+      const pair: PairArgs = {
+        ...store,
+        ...checks,
+        cert: v.cert,
+        key: v.key,
+        access,
+        formats: out,
+        ...defined({ ca: v.ca, pkcs12PasswordFile: v['pkcs12-password-file'] }),
+      };
       return command === 'install' ? { ...pair, command, trial: v.trial ?? false } : { ...pair, command };
     }
     case 'activate':
@@ -204,8 +261,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
       }
       return { ...store, command, keep: Number(v.keep) };
     }
-    case 'verify':
-      return { ...store, ...checks, command };
+    case 'verify': {
+      if (v.servername !== undefined && v.served === undefined) throw new UsageError('--servername needs --served');
+      const served = v.served === undefined ? {} : { served: hostPort(v.served) };
+      return { ...store, ...checks, command, ...served, ...defined({ servername: v.servername }) };
+    }
     case 'status': {
       const within = v['expiring-within'];
       if (within === undefined) return { ...store, command };

@@ -19,7 +19,8 @@ import {
   type StoreCommandArgs,
 } from './args.js';
 import { USAGE } from './usage.js';
-import { formatPrune, formatRecover, formatStatus, formatVerify } from './format.js';
+import { formatPrune, formatRecover, formatServed, formatStatus, formatVerify } from './format.js';
+import { readPasswordFile } from '../store/formats.js';
 import type { SignalLatch } from '../agent/signal-latch.js';
 
 export interface Io {
@@ -108,15 +109,22 @@ async function execute(args: StoreCommandArgs, io: Io): Promise<number> {
     case 'install':
     case 'stage': {
       const input = await readPairFiles({ cert: args.cert, key: args.key, ca: args.ca });
+      const output = {
+        access: args.access,
+        formats: args.formats,
+        ...(args.pkcs12PasswordFile !== undefined
+          ? { pkcs12Password: await readPasswordFile(args.pkcs12PasswordFile) }
+          : {}),
+      };
       if (args.command === 'stage') {
-        const r = await store.stage(input);
+        const r = await store.stage(input, output);
         print(`${r.generation}\n`, {
           generation: r.generation,
           fingerprint: r.pair.info.fingerprint,
           notAfter: r.pair.info.notAfter,
         });
       } else {
-        const r = await store.install(input, { trial: args.trial });
+        const r = await store.install(input, { ...output, trial: args.trial });
         print(`${r.generation}\n`, {
           generation: r.generation,
           previous: r.previous,
@@ -167,6 +175,13 @@ async function execute(args: StoreCommandArgs, io: Io): Promise<number> {
       return 0;
     }
     case 'verify': {
+      if (args.served) {
+        const { checkServed } = await import('../consumers/served.js');
+        const s = { ...args.served, ...(args.servername !== undefined ? { servername: args.servername } : {}) };
+        const r = await checkServed(store, s, true);
+        print(formatServed(s, r), { ...r, server: `${s.host}:${s.port}` });
+        return 0;
+      }
       const r = await store.verify();
       print(formatVerify(r.generation, r.info), { generation: r.generation, valid: true, ...r.info });
       return 0;

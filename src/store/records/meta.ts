@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { CertInfo } from '../../pki/cert-info.js';
 import { fsOps } from '../../io/fs.js';
-import { META_FILE } from '../layout.js';
+import { BUNDLE_FILE, FULLCHAIN_FILE, META_FILE, PKCS12_FILE } from '../layout.js';
 import { MAX_STATE_FILE_BYTES, readStateFile } from './state-file.js';
 import { checkLayoutDir, checkLayoutFile } from '../store-path.js';
 import type { ValidatedPair } from '../../pki/validate.js';
@@ -23,7 +23,11 @@ export interface Digests {
 export interface GenerationMeta extends CertInfo {
   stagedAt?: string;
   sha256?: Digests;
+  /** The other formats written beside the pair (fullchain.pem, bundle.pem, cert.p12). */
+  files?: string[];
 }
+
+const FORMAT_FILE_NAMES: readonly string[] = [FULLCHAIN_FILE, BUNDLE_FILE, PKCS12_FILE];
 
 const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -97,6 +101,10 @@ export function parseMeta(text: string | null): GenerationMeta | null {
     chainLength: m.chainLength as number,
   };
   if (m.stagedAt !== undefined) out.stagedAt = m.stagedAt;
+  const files = m.files;
+  if (Array.isArray(files) && files.every((f) => FORMAT_FILE_NAMES.includes(f as string))) {
+    out.files = files as string[];
+  }
   if (d !== null && typeof d === 'object' && hex(d.cert) && hex(d.key) && (d.ca === undefined || hex(d.ca))) {
     out.sha256 = { cert: d.cert, key: d.key, ...(d.ca === undefined ? {} : { ca: d.ca as string }) };
   }
