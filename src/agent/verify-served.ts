@@ -4,6 +4,10 @@
  * served leaf is the active generation's or the attempts run out; then it is logged as an error
  * (event `verify-mismatch`) with both fingerprints. The switch itself stands either way: the
  * store's active pair is valid, and the consumer is what lags.
+ *
+ * Each check waits first (backoff, doubled for each attempt): a reload is asynchronous (nginx -s
+ * reload, HAProxy's master `reload`, SIGHUP all return before the new workers serve), and a check
+ * at once would find the old certificate and reload a second time for nothing.
  */
 import { toCertswapError } from '../errors.js';
 import type { Log } from '../store/context.js';
@@ -17,7 +21,7 @@ export interface VerifyServedOptions {
   servername?: string;
   /** Checks in all, the first included. */
   attempts: number;
-  /** Wait before the first re-run of the hook; doubled after each. */
+  /** Wait before the first check, after the hook; doubled before each later check. */
   backoffMs: number;
   timeoutMs: number;
 }
@@ -47,6 +51,7 @@ export async function verifyServed(
 ): Promise<boolean> {
   const server = `${v.host}:${v.port}`;
   for (let attempt = 1; ; attempt++) {
+    await ctx.clock.sleep(v.backoffMs * 2 ** (attempt - 1));
     const r = await probe(store, v);
     const fields =
       'check' in r
@@ -70,7 +75,6 @@ export async function verifyServed(
       { event: 'verify-retry', cert: ctx.cert, server, attempt, ...fields },
       `${server} does not serve the active pair yet; running the hook again`,
     );
-    await ctx.clock.sleep(v.backoffMs * 2 ** (attempt - 1));
     await rerunHook().catch((err) =>
       ctx.log.error({ event: 'hook', cert: ctx.cert, code: toCertswapError(err).code }, (err as Error).message),
     );
