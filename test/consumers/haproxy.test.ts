@@ -8,11 +8,9 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fse from 'fs-extra';
 import path from 'node:path';
-import { CertificateManager } from '../../src/agent/manager.js';
-import { parseConfig } from '../../src/agent/config.js';
 import { freePort } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
-import { followRotations, recordingLog, requireProgram, stopProcess } from '../helpers/consumer.js';
+import { followRotations, report, requireProgram, startAgent, stopProcess, verifyOn } from '../helpers/consumer.js';
 
 const ROTATIONS = 10;
 
@@ -56,28 +54,10 @@ frontend tls
   http-request return status 200 content-type text/plain string "ok\\n"
 `,
     );
-    const log = recordingLog();
-    const config = parseConfig(
-      {
-        certificates: [
-          {
-            name: 'lb',
-            dir: storeDir,
-            identity: { commonName: 'device-1', sans: ['device-1'] },
-            usages: ['serverAuth'],
-            provisioner: { type: 'local-ca', caDir: path.join(base, 'ca'), lifetime: '10d' },
-            formats: ['bundle'],
-            hooks: {
-              command: [process.execPath, '-e', RELOAD, socket],
-              verify: { host: '127.0.0.1', port, servername: 'device-1', attempts: 5, backoff: '200ms' },
-            },
-          },
-        ],
-      },
-      base,
-    );
-    const manager = new CertificateManager(config, { log });
-    await manager.start();
+    const { manager, log } = await startAgent(base, storeDir, 'lb', {
+      formats: ['bundle'],
+      hooks: { command: [process.execPath, '-e', RELOAD, socket], verify: verifyOn(port) },
+    });
     let stderr = '';
     try {
       await manager.ensureCertificate('lb');
@@ -94,11 +74,7 @@ frontend tls
         servername: 'device-1',
         request,
       });
-      console.log(
-        `      haproxy: ${ROTATIONS} rotations; client loop: ${stats.handshakes} handshakes, ` +
-          `${stats.failures} failures, ${stats.served.size} distinct certificates seen; ` +
-          `hooks.verify: ${log.events('verify-retry').length} re-runs of the hook`,
-      );
+      report('haproxy', ROTATIONS, stats, log);
       // Every reload was proven by hooks.verify (a re-run is allowed: a reload takes a moment).
       expect(log.events('verify-mismatch')).to.deep.equal([]);
       expect(log.events('verify').length).to.equal(ROTATIONS);

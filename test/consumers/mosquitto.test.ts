@@ -11,12 +11,10 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fse from 'fs-extra';
 import path from 'node:path';
-import { CertificateManager } from '../../src/agent/manager.js';
-import { parseConfig } from '../../src/agent/config.js';
 import { freePort } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import { addGroup, addUser, isRoot, removeGroup, removeUser, type Group, type User } from '../helpers/users.js';
-import { followRotations, recordingLog, requireProgram, stopProcess } from '../helpers/consumer.js';
+import { followRotations, report, requireProgram, startAgent, stopProcess, verifyOn } from '../helpers/consumer.js';
 
 const ROTATIONS = 10;
 
@@ -64,29 +62,10 @@ certfile ${storeDir}/current/cert.pem
 keyfile ${storeDir}/current/key.pem
 `,
     );
-    const log = recordingLog();
-    const config = parseConfig(
-      {
-        certificates: [
-          {
-            name: 'broker',
-            dir: storeDir,
-            identity: { commonName: 'device-1', sans: ['device-1'] },
-            usages: ['serverAuth'],
-            provisioner: { type: 'local-ca', caDir: path.join(base, 'ca'), lifetime: '10d' },
-            access: { group: group!.name },
-            hooks: {
-              pidFile,
-              signal: 'SIGHUP',
-              verify: { host: '127.0.0.1', port, servername: 'device-1', attempts: 5, backoff: '200ms' },
-            },
-          },
-        ],
-      },
-      base,
-    );
-    const manager = new CertificateManager(config, { log });
-    await manager.start();
+    const { manager, log } = await startAgent(base, storeDir, 'broker', {
+      access: { group: group!.name },
+      hooks: { pidFile, signal: 'SIGHUP', verify: verifyOn(port) },
+    });
     let stderr = '';
     try {
       await manager.ensureCertificate('broker');
@@ -106,11 +85,7 @@ keyfile ${storeDir}/current/key.pem
       expect([(key.mode & 0o777).toString(8), key.uid, key.gid]).to.deep.equal(['640', 0, group!.gid]);
       expect(log.events('verify-mismatch')).to.deep.equal([]);
       expect(log.events('verify').length).to.equal(ROTATIONS);
-      console.log(
-        `      mosquitto: ${ROTATIONS} rotations as uid ${user!.uid}; client loop: ${stats.handshakes} handshakes, ` +
-          `${stats.failures} failures, ${stats.served.size} distinct certificates seen; ` +
-          `hooks.verify: ${log.events('verify-retry').length} re-runs of the hook`,
-      );
+      report(`mosquitto (uid ${user!.uid})`, ROTATIONS, stats, log);
     } catch (err) {
       // Each probe hangs up after the handshake, which mosquitto logs as an error: left out.
       const lines = stderr.split('\n').filter((l) => !l.includes('unexpected eof'));

@@ -8,18 +8,17 @@
 import { expect } from 'chai';
 import fse from 'fs-extra';
 import path from 'node:path';
-import { CertificateManager } from '../../src/agent/manager.js';
-import { parseConfig } from '../../src/agent/config.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { certswap, freePort, until } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import {
   generationFingerprint,
   probe,
-  recordingLog,
   requireProgram,
+  startAgent,
   stopProcess,
   type ProbeOptions,
+  verifyOn,
 } from '../helpers/consumer.js';
 import { nginxInstance, startNginx, type Nginx } from '../helpers/nginx.js';
 
@@ -59,28 +58,9 @@ exec ${nginx} ${args.join(' ')} -s reload
 `,
     );
     await fse.writeFile(mode, 'broken');
-    const log = recordingLog();
-    const config = parseConfig(
-      {
-        certificates: [
-          {
-            name: 'web',
-            dir: storeDir,
-            identity: { commonName: 'device-1', sans: ['device-1'] },
-            usages: ['serverAuth'],
-            provisioner: { type: 'local-ca', caDir: path.join(base, 'ca'), lifetime: '10d' },
-            hooks: {
-              command: ['sh', hook],
-              attempts: 1,
-              verify: { host: '127.0.0.1', port, servername: 'device-1', attempts: 4, backoff: '200ms' },
-            },
-          },
-        ],
-      },
-      base,
-    );
-    const manager = new CertificateManager(config, { log });
-    await manager.start();
+    const { manager, log } = await startAgent(base, storeDir, 'web', {
+      hooks: { command: ['sh', hook], attempts: 1, verify: verifyOn(port, 4) },
+    });
     try {
       // Generation 1 exists before nginx starts (nginx needs it): that first check finds no server.
       await manager.ensureCertificate('web');
@@ -126,6 +106,18 @@ exec ${nginx} ${args.join(' ')} -s reload
       const ok = await certswap([...served, '--json']);
       expect(ok.code, ok.stderr).to.equal(0);
       expect(JSON.parse(ok.stdout)).to.include({ generation: 3, match: true, served: g3, expected: g3 });
+      // A server that cannot be asked is a failure too, with the connection's code.
+      const closed = await certswap([
+        'verify',
+        '--dir',
+        storeDir,
+        '--served',
+        `127.0.0.1:${await freePort()}`,
+        '--json',
+      ]);
+      expect([closed.code, JSON.parse(closed.stderr).error.code]).to.deep.equal([1, 'ECONNREFUSED']);
+      expect((await certswap(['verify', '--dir', storeDir, '--servername', 'device-1'])).code).to.equal(2);
+      expect((await certswap(['verify', '--dir', storeDir, '--served', 'nohostport'])).code).to.equal(2);
     } finally {
       await manager.stop();
     }

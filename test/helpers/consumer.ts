@@ -9,7 +9,8 @@ import { X509Certificate } from 'node:crypto';
 import fse from 'fs-extra';
 import path from 'node:path';
 import tls from 'node:tls';
-import type { CertificateManager } from '../../src/agent/manager.js';
+import { parseConfig } from '../../src/agent/config.js';
+import { CertificateManager } from '../../src/agent/manager.js';
 import type { Log } from '../../src/store/context.js';
 import { until, which } from './proc.js';
 
@@ -162,4 +163,50 @@ export function recordingLog(): Log & { entries: LogEntry[]; events(name: string
     warn: at('warn'),
     error: at('error'),
   };
+}
+
+/**
+ * A started agent for one certificate `name` of device-1 (serverAuth) from a local CA in
+ * `<base>/ca`, stored in `storeDir`, with `extra` keys of the certificate's configuration (hooks,
+ * formats, access), logging into a recording log.
+ */
+export async function startAgent(
+  base: string,
+  storeDir: string,
+  name: string,
+  extra: Record<string, unknown>,
+): Promise<{ manager: CertificateManager; log: ReturnType<typeof recordingLog> }> {
+  const config = parseConfig(
+    {
+      certificates: [
+        {
+          name,
+          dir: storeDir,
+          identity: { commonName: 'device-1', sans: ['device-1'] },
+          usages: ['serverAuth'],
+          provisioner: { type: 'local-ca', caDir: path.join(base, 'ca'), lifetime: '10d' },
+          ...extra,
+        },
+      ],
+    },
+    base,
+  );
+  const log = recordingLog();
+  const manager = new CertificateManager(config, { log });
+  await manager.start();
+  return { manager, log };
+}
+
+/** hooks.verify against the loopback port, as device-1. */
+export function verifyOn(port: number, attempts = 5): Record<string, unknown> {
+  return { host: '127.0.0.1', port, servername: 'device-1', attempts, backoff: '200ms' };
+}
+
+/** The suite's figures, printed under its test. */
+export function report(label: string, rotations: number, stats: LoopStats, log: ReturnType<typeof recordingLog>): void {
+  console.log(
+    `      ${label}: ${rotations} rotations; client loop: ${stats.handshakes} handshakes, ` +
+      `${stats.failures} failures, ${stats.served.size} distinct certificates seen; ` +
+      `hooks.verify: ${log.events('verify-retry').length} re-runs of the hook`,
+  );
 }
