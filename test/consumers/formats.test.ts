@@ -112,6 +112,24 @@ describe('formats: fullchain.pem, bundle.pem, cert.p12', function () {
     expect(human.stdout).to.include('formats  fullchain.pem bundle.pem cert.p12');
   });
 
+  it('activate and rollback refuse a generation whose other formats changed since staging', async () => {
+    const dir = await storeDir();
+    const store = await GenerationStore.open(dir);
+    const opts = { formats: ['bundle', 'pkcs12'] as const, pkcs12Password: Buffer.from('pw') };
+    for (let i = 0; i < 3; i++) await store.install(await chainedPair(), { ...opts, formats: [...opts.formats] });
+    const g = (n: number, f: string): string => path.join(dir, 'generations', String(n), f);
+    // Damaged, and missing: each refused by name, the active generation unchanged (I3).
+    await fse.appendFile(g(2, 'bundle.pem'), '\n');
+    await expectCode(store.rollback(), ErrorCodes.INCOMPLETE_GENERATION, /generation 2: bundle.pem differs/);
+    await fse.remove(g(1, 'cert.p12'));
+    await expectCode(store.activate(1), ErrorCodes.INCOMPLETE_GENERATION, /generation 1: cert.p12 is missing/);
+    expect((await store.status()).current).to.equal(3);
+    // recover does not repoint to such a generation either: it is not usable.
+    await fse.remove(g(3, 'key.pem'));
+    const r = await store.recover();
+    expect(r.problems.map((p) => p.code)).to.deep.equal([ErrorCodes.NO_VALID_GENERATION]);
+  });
+
   it('through the CLI: --format, --pkcs12-password-file; refusals before anything is staged', async () => {
     const dir = await storeDir();
     const tmp = await tempDir();

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { CertswapError, ErrorCodes } from '../../errors.js';
 import { settleAll } from '../../io/concurrency.js';
-import { stagedDigests } from '../records/meta.js';
+import { digestOf, stagedDigests } from '../records/meta.js';
 import { fsyncDir, makeDir, removeTree, renameDurable, setDirAccess, writeNewFile } from '../../io/durable.js';
 import { readInputFile } from '../../io/input.js';
 import type { Access } from '../access.js';
@@ -98,7 +98,10 @@ export async function stageLocked(
     if (pair.caPem !== undefined) files.push([CA_FILE, pair.caPem, certMode]);
     for (const f of extra) files.push([f.name, f.data, f.holdsKey ? keyMode : certMode]);
     const record = { ...pair.info, stagedAt: stagedAt.toISOString(), sha256: stagedDigests(pair) };
-    const meta = extra.length ? { ...record, files: extra.map((f) => f.name) } : record;
+    const formatDigests = Object.fromEntries(extra.map((f) => [f.name, digestOf(f.data)]));
+    const meta = extra.length
+      ? { ...record, sha256: { ...record.sha256, files: formatDigests }, files: extra.map((f) => f.name) }
+      : record;
     files.push([META_FILE, `${JSON.stringify(meta)}\n`, PUBLIC_FILE_MODE]);
     // 3
     await settleAll(

@@ -18,6 +18,8 @@ export interface Digests {
   cert: string;
   key: string;
   ca?: string;
+  /** The other formats' files (fullchain.pem, bundle.pem, cert.p12), by name. */
+  files?: Record<string, string>;
 }
 
 export interface GenerationMeta extends CertInfo {
@@ -36,6 +38,11 @@ export function stagedDigests(pair: ValidatedPair): Digests {
   const d: Digests = { cert: sha256(pair.certPem), key: sha256(pair.keyPem) };
   if (pair.caPem !== undefined) d.ca = sha256(pair.caPem);
   return d;
+}
+
+/** The digest of `data`, as the record keeps it. */
+export function digestOf(data: Uint8Array | string): string {
+  return sha256(data);
 }
 
 /** Whether `files` are byte for byte what was validated at staging. */
@@ -107,6 +114,13 @@ export function parseMeta(text: string | null): GenerationMeta | null {
   }
   if (d !== null && typeof d === 'object' && hex(d.cert) && hex(d.key) && (d.ca === undefined || hex(d.ca))) {
     out.sha256 = { cert: d.cert, key: d.key, ...(d.ca === undefined ? {} : { ca: d.ca as string }) };
+    const f = d.files as Record<string, unknown> | undefined;
+    if (
+      f !== null &&
+      typeof f === 'object' &&
+      Object.entries(f).every(([k, v]) => FORMAT_FILE_NAMES.includes(k) && hex(v))
+    )
+      out.sha256.files = f as Record<string, string>;
   }
   return out;
 }
