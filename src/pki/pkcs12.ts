@@ -157,7 +157,7 @@ export function checkPkcs12(p12: Buffer, password: Buffer, keyPem: string, chain
   }
   const { key, certs } = opened;
   const publicDer = (k: KeyObject | string): Buffer => createPublicKey(k).export({ type: 'spki', format: 'der' });
-  if (!publicDer(key).equals(publicDer(keyPem))) throw invalid('the key is not the pair’s key');
+  if (!publicDer(key).equals(publicDer(keyPem))) throw invalid("the key is not the pair's key");
   if (certs.length !== chain.length || certs.some((c, i) => !c.equals(chain[i]!)))
     throw invalid('the certificates are not the chain');
   if (!new X509Certificate(certs[0]!).checkPrivateKey(key)) throw invalid('the key does not match the leaf');
