@@ -22,6 +22,8 @@ import { RenewalTimer, type NextRenewal } from './renewal-timer.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
 import type { AgentEvent, AgentObserver } from './events.js';
+import { readPasswordFile } from '../store/formats.js';
+import { verifyServed } from './verify-served.js';
 
 export type { RenewReason } from './due.js';
 
@@ -207,6 +209,10 @@ export class CertificateManager {
     const { generation, pair } = await m.store.stage(input, {
       expectName: c.identity.commonName,
       requireEku: c.usages,
+      formats: c.formats,
+      ...(c.access ? { access: c.access } : {}),
+      // Read at each renewal: the password may be rotated with the certificate.
+      ...(c.pkcs12 ? { pkcs12Password: await readPasswordFile(c.pkcs12.passwordFile) } : {}),
     });
     // 3. Activate (one rename) on trial when there is a check to pass: a crash before the commit
     //    is rolled back by the next recover.
@@ -273,19 +279,34 @@ export class CertificateManager {
   }
 
   private async hooks(m: Managed, event: HookEvent, generation: number | null): Promise<void> {
-    if (!m.config.hooks) return;
-    try {
-      await runHooks(
-        m.config.hooks,
+    const h = m.config.hooks;
+    if (!h) return;
+    const run = (): Promise<void> =>
+      runHooks(
+        h,
         event,
         { CERTSWAP_NAME: m.config.name, CERTSWAP_DIR: m.store.dir, CERTSWAP_GENERATION: String(generation ?? '') },
         this.clock,
       );
+    try {
+      await run();
     } catch (err) {
       // The switch stands; a consumer that did not reload keeps serving the previous valid pair.
       const code = toCertswapError(err).code;
       this.log.error({ event: 'hook', cert: m.config.name, hook: event, code }, (err as Error).message);
       this.emit({ type: 'hook-failed', name: m.config.name, hook: event, code });
+    }
+    // Proof that the reload took: the consumer must now present the active pair (none after the
+    // trial of a first install was undone: nothing to compare).
+    if (h.verify && generation !== null) {
+      const served = await verifyServed(m.store, h.verify, run, {
+        clock: this.clock,
+        log: this.log,
+        cert: m.config.name,
+      });
+      // The reload did not take: for the metrics, a hook that failed.
+      if (!served)
+        this.emit({ type: 'hook-failed', name: m.config.name, hook: 'verify', code: ErrorCodes.SERVED_MISMATCH });
     }
   }
 

@@ -26,7 +26,9 @@ Commands:
                                     --expiring-within (14d, 12h...): exit 1 with the reason on
                                     stderr unless the active pair is valid beyond that time;
                                     --prometheus: the store's gauges in Prometheus text format
-  verify   [--expect-name NAME]     check the active pair: present, matching, in validity
+  verify   [--expect-name NAME] [--served HOST:PORT [--servername NAME]]
+                                    check the active pair: present, matching, in validity; with
+                                    --served, that the server there presents it (exit 1 if not)
   recover                           start-up repair after a crash; safe to run any time
   agent    --config FILE | --demo [--once]
                                     the renewal agent: keeps certificates fresh (SIGHUP: renew
@@ -42,6 +44,12 @@ Options:
   --from CLIENT        import: certbot or lego
   --trust FILE         stage/install/import/verify: the chain must lead to a CA in FILE
   --require-eku USAGE  stage/install/import/verify: ${EXTENDED_KEY_USAGES.join(' or ')} (repeatable)
+  --owner USER         stage/install/import: owner of the files (root or this user)
+  --group GROUP        stage/install/import: the consumer's group: key 0640, directories 0710
+  --key-mode MODE      stage/install/import: mode of key.pem, bundle.pem, cert.p12 (0600; 0640 with --group)
+  --cert-mode MODE     stage/install/import: mode of cert.pem, ca.pem, fullchain.pem (default 0644)
+  --format FORMAT      stage/install/import: also write fullchain, bundle or pkcs12 (repeatable)
+  --pkcs12-password-file FILE   stage/install/import: the password of cert.p12 (with --format pkcs12)
   --clock-skew SECS    how far notBefore may be in the future (default 300)
   --lock-timeout SECS  how long to wait for another operation (default 10)
   --log-level LEVEL    pino level for the JSON log on stderr (default: $CERTSWAP_LOG_LEVEL or error)

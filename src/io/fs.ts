@@ -18,6 +18,7 @@ export type MutatingOp =
   | 'write'
   | 'fsync'
   | 'fchmod'
+  | 'fchown'
   | 'mkdir'
   | 'chmod'
   | 'rename'
@@ -64,6 +65,10 @@ export const fsOps = {
   async fchmod(fd: number, mode: number, path = ''): Promise<void> {
     await promisify(fs.fchmod)(fd, mode);
     mutated('fchmod', path);
+  },
+  async fchown(fd: number, uid: number, gid: number, path = ''): Promise<void> {
+    await promisify(fs.fchown)(fd, uid, gid);
+    mutated('fchown', path);
   },
   async fstat(fd: number): Promise<fs.Stats> {
     return promisify(fs.fstat)(fd);

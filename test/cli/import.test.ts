@@ -227,6 +227,29 @@ describe('cli: import', function () {
     await importFails(await storeDir(), ['--cert', f.cert, '--key', f.key], 'CERTSWAP_KEY_MISMATCH');
   });
 
+  it("--from certbot with install's output options: the key's mode and the other formats", async () => {
+    const chain = await makeChain();
+    const lineage = await writeCertbotLineage(await tempDir(), 'device.example', chain, 1);
+    const dir = await storeDir();
+    await importOk(dir, [
+      '--from',
+      'certbot',
+      lineage.live,
+      '--key-mode',
+      '0400',
+      '--format',
+      'fullchain',
+      '--format',
+      'bundle',
+    ]);
+    expect((await fse.stat(path.join(dir, 'current', 'key.pem'))).mode & 0o777).to.equal(0o400);
+    const bundle = await fse.readFile(path.join(dir, 'current', 'bundle.pem'), 'utf8');
+    expect(bundle).to.include(chain.leaf.keyPem.trim()).and.include(chain.leaf.certPem.trim());
+    expect(await fse.readFile(path.join(dir, 'current', 'fullchain.pem'), 'utf8')).to.equal(
+      chain.leaf.certPem + chain.intermediate.certPem,
+    );
+  });
+
   it('usage errors: no source, two sources, an unknown client, a wrong number of arguments', async () => {
     const dir = await storeDir();
     for (const args of [

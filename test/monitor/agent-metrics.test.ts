@@ -137,16 +137,22 @@ ${certificateYaml('device', 'store', CA_DOWN, '    renew: { from: 0.01, to: 0.02
     const textfile = path.join(dir, 'textfile', 'certswap.prom');
     await fse.mkdirp(path.dirname(textfile));
     const config = path.join(dir, 'agent.yaml');
+    const certificates = [
+      certificateYaml('device', 'store', LOCAL_CA('1h')),
+      certificateYaml('down', 'store2', CA_DOWN),
+      // A check that always fails.
+      certificateYaml('picky', 'store3', LOCAL_CA('1h'), "    check: { command: [sh, -c, 'exit 1'] }\n"),
+      // A reload hook that never takes: nothing serves on the port hooks.verify checks.
+      certificateYaml(
+        'lagging',
+        'store4',
+        LOCAL_CA('1h'),
+        '    hooks: { command: ["true"], verify: { host: 127.0.0.1, port: 1, attempts: 1, backoff: 100ms } }\n',
+      ),
+    ];
     await fse.writeFile(
       config,
-      `metrics: { textfile: textfile/certswap.prom }
-certificates:
-${certificateYaml('device', 'store', LOCAL_CA('1h'))}${certificateYaml('down', 'store2', CA_DOWN)}${certificateYaml(
-  'picky',
-  'store3',
-  LOCAL_CA('1h'),
-  "    check: { command: [sh, -c, 'exit 1'] }\n",
-)}`,
+      `metrics: { textfile: textfile/certswap.prom }\ncertificates:\n${certificates.join('')}`,
     );
     for (const run of [1, 2]) {
       const r = await certswap(['agent', '--config', config, '--once']);
@@ -163,6 +169,10 @@ ${certificateYaml('device', 'store', LOCAL_CA('1h'))}${certificateYaml('down', '
       expect(find(m, 'certswap_rollbacks_total', { name: 'picky', reason: 'check' })).to.equal(run);
       expect(find(m, 'certswap_renewals_total', { name: 'picky', result: 'failure' })).to.equal(run);
       expect(find(m, 'certswap_trial_pending', { name: 'picky' })).to.equal(0);
+      // hooks.verify found nothing serving the new certificate: the reload did not take (run 1;
+      // run 2 renews nothing and carries the count over).
+      expect(find(m, 'certswap_hook_failures_total', { name: 'lagging' })).to.equal(1);
+      expect(find(m, 'certswap_hook_failures_total', { name: 'device' })).to.equal(0);
     }
     expect(await fse.readdir(path.dirname(textfile))).to.deep.equal(['certswap.prom']);
     // A textfile that cannot be written (its directory is gone) is logged; the renewals go on.
