@@ -5,8 +5,9 @@
  * NAME.issuer.crt); when the copies disagree the lineage was torn or edited, and which copy is
  * right cannot be told.
  */
-import { CertswapError, ErrorCodes, toCertswapError } from '../errors.js';
-import { fsOps } from '../io/fs.js';
+import path from 'node:path';
+import { CertswapError, ErrorCodes, errnoCode, toCertswapError } from '../errors.js';
+import { fsOps, O } from '../io/fs.js';
 import { modeOf, writableByOthers } from '../io/ownership.js';
 import { parsePem } from '../pki/pem.js';
 
@@ -15,30 +16,107 @@ export function badLineage(path: string, problem: string): CertswapError {
   return new CertswapError(ErrorCodes.BAD_LINEAGE, `${path}: ${problem}`, { path });
 }
 
-/** `call(p)`, its errors typed with the path (ENOENT for a missing lineage or file). */
-export async function typed<T>(call: (p: string) => Promise<T>, p: string, syscall: string): Promise<T> {
+/**
+ * `call(p)`, its errors typed with the path (ENOENT for a missing lineage or file); `named` is the
+ * path errors show when `p` is a name under a held directory descriptor (LineageDir.at).
+ */
+export async function typed<T>(call: (p: string) => Promise<T>, p: string, syscall: string, named = p): Promise<T> {
   try {
     return await call(p);
   } catch (err) {
-    throw toCertswapError(err, { path: p, syscall });
+    throw typedError(err, syscall, named, p);
   }
 }
 
+function typedError(err: unknown, syscall: string, named: string, opened: string): CertswapError {
+  const e = toCertswapError(err, { path: named, syscall });
+  if (named === opened) return e;
+  // The errno's own message names /proc/self/fd/N/...: no use to whoever reads it.
+  return new CertswapError(e.code, `${syscall} ${named}: ${e.code}`, { path: named, syscall, cause: err });
+}
+
 /**
- * Checks that `dir` (a real path: no link in it) is a directory, not a link, that only its owner
- * can change. Anyone else who could write it could swap a file or directory of the lineage between
- * the checks and the reads; its owner made the lineage and decides what it holds anyway. Raises
- * CERTSWAP_BAD_LINEAGE, or the errno code (ENOENT).
+ * A directory of a lineage, held open from the moment it was checked. A path is looked up again
+ * at every use, so between a check of <config>/archive and the read of a file under it, the
+ * lineage's owner (another user, free to rename in their own directories) could put a link to
+ * /etc/ssl/private in its place, and certswap, as root, would read through it. Every name below a
+ * checked directory is therefore opened through the descriptor, /proc/self/fd/N/NAME, which the
+ * kernel resolves in the directory opened, whatever has been renamed or linked since (Node has no
+ * openat). Without /proc mounted nothing can be opened, and the import fails (ENOENT): it never
+ * falls back to paths.
  */
-export async function checkLineageDir(dir: string): Promise<void> {
-  const st = await typed(fsOps.lstat, dir, 'lstat');
-  if (!st.isDirectory())
-    throw badLineage(dir, st.isSymbolicLink() ? 'is a link, not a directory' : 'is not a directory');
-  if (writableByOthers(st)) {
-    throw badLineage(
-      dir,
-      `is writable by group or others (mode ${modeOf(st)}): the lineage could change as it is read`,
-    );
+export class LineageDir {
+  private constructor(
+    /** The directory's path, as errors and messages name it. */
+    readonly path: string,
+    private readonly fd: number,
+  ) {}
+
+  /**
+   * Opens `dir` (a real path: no link in it) and checks that it is a directory, not a link, that
+   * only its owner can change: anyone else who could write it could swap a file of the lineage
+   * for another of theirs; its owner made the lineage and decides what it holds anyway. Raises
+   * CERTSWAP_BAD_LINEAGE, or the errno code (ENOENT, EACCES).
+   */
+  static open(dir: string): Promise<LineageDir> {
+    return LineageDir.openAs(dir, dir);
+  }
+
+  /** The path that opens `name` in this directory, as it was when checked. */
+  at(name: string): string {
+    return `/proc/self/fd/${this.fd}/${name}`;
+  }
+
+  /** The subdirectory `name`, opened and checked as open() does. */
+  sub(name: string): Promise<LineageDir> {
+    return LineageDir.openAs(this.at(name), path.join(this.path, name));
+  }
+
+  /** The directory `names` leads to below this one, each step opened and checked as sub() does. */
+  async below(names: string[]): Promise<LineageDir> {
+    let dir: LineageDir = this;
+    try {
+      for (const name of names) {
+        const next = await dir.sub(name);
+        if (dir !== this) await dir.close();
+        dir = next;
+      }
+      return dir;
+    } catch (err) {
+      if (dir !== this) await dir.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await fsOps.close(this.fd);
+  }
+
+  private static async openAs(p: string, named: string): Promise<LineageDir> {
+    let fd: number;
+    try {
+      // O_NOFOLLOW with O_DIRECTORY: a link in the directory's place fails (ELOOP), as does a
+      // file, FIFO or device (ENOTDIR), before anything could block.
+      fd = await fsOps.open(p, O.O_RDONLY | O.O_DIRECTORY | O.O_NOFOLLOW | O.O_NONBLOCK | O.O_NOCTTY);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ELOOP') throw badLineage(named, 'is a link, not a directory');
+      if (code === 'ENOTDIR') throw badLineage(named, 'is not a directory');
+      throw typedError(err, 'open', named, p);
+    }
+    try {
+      const st = await fsOps.fstat(fd);
+      if (writableByOthers(st)) {
+        throw badLineage(
+          named,
+          `is writable by group or others (mode ${modeOf(st)}): the lineage could change as it is read`,
+        );
+      }
+    } catch (err) {
+      await fsOps.close(fd).catch(() => undefined);
+      throw err;
+    }
+    return new LineageDir(named, fd);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Hostile import sources (certswap reads them as root): a link out of the lineage (to a secret
  * file, a device, another lineage), a link planted in the archive, an archive directory that is a
- * link, a FIFO, a directory, a 1 GiB sparse file. Each is refused with its code before a byte of
+ * link, a FIFO, a directory, a 1 GiB sparse file, a directory swapped for a link after its check.
+ * Each is refused with its code (or, for the swap, not seen) before a byte of
  * the target is read, without hanging, leaving the source tree as it was; a secret is never
  * echoed. The rules are docs/import.md's "Hostile sources".
  */
@@ -10,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fse from 'fs-extra';
 import path from 'node:path';
 import { readImport, type ImportSource } from '../../src/import/source.js';
+import { fsOps } from '../../src/io/fs.js';
 import { expectCode } from '../helpers/expect-code.js';
 import { makeChain, writeCertbotLineage, writeLegoCertificate, type CertbotLineage } from '../helpers/lineages.js';
 import { certswap } from '../helpers/proc.js';
@@ -41,8 +43,66 @@ async function refused(root: string, source: ImportSource, code: string): Promis
   expect((await treeState(root, 2 ** 20)).entries).to.deep.equal(before.entries);
 }
 
+/**
+ * Runs `read` with `swap` done just before the first open of a file whose name ends in `file`: the
+ * moment a lineage's owner (another user, who may rename in their own directories at will) would
+ * win a race against certswap, made deterministic through the file system seam.
+ */
+async function racing<T>(file: string, swap: () => Promise<void>, read: () => Promise<T>): Promise<T> {
+  const open = fsOps.open;
+  let swapped = false;
+  fsOps.open = async (p, flags, mode) => {
+    if (!swapped && p.endsWith(file)) {
+      swapped = true;
+      await swap();
+    }
+    return open(p, flags, mode);
+  };
+  try {
+    return await read();
+  } finally {
+    fsOps.open = open;
+  }
+}
+
+/** Renames directory `dir` away and puts a link to `to` in its place. */
+async function swapForLink(dir: string, to: string): Promise<void> {
+  await fse.rename(dir, `${dir}.moved`);
+  await fse.symlink(to, dir);
+}
+
 describe('security: hostile import sources', function () {
   this.timeout(60_000);
+
+  describe('a directory swapped for a link after it was checked', () => {
+    it('certbot: the archive swapped for a link to root-only files is not read; the checked archive is', async () => {
+      const { root, lineage } = await certbot();
+      const secret = await writeCertbotLineage(path.join(root, 'root-only'), NAME, await makeChain());
+      const mine = await fse.readFile(path.join(lineage.archive, 'privkey1.pem'));
+      const archive = path.join(lineage.config, 'archive');
+      const pair = await racing(
+        'cert1.pem',
+        () => swapForLink(archive, path.join(secret.config, 'archive')),
+        () => readImport({ from: 'certbot', live: lineage.live }),
+      );
+      expect(await fse.readlink(archive)).to.equal(path.join(secret.config, 'archive'));
+      expect(pair.input.key.equals(mine)).to.equal(true);
+    });
+
+    it('lego: the certificates directory swapped for a link to root-only files is not read', async () => {
+      const root = await tempDir();
+      const certificates = await writeLegoCertificate(path.join(root, 'lego'), NAME, await makeChain());
+      const secret = await writeLegoCertificate(path.join(root, 'root-only'), NAME, await makeChain());
+      const mine = await fse.readFile(path.join(certificates, `${NAME}.key`));
+      const pair = await racing(
+        `${NAME}.crt`,
+        () => swapForLink(certificates, secret),
+        () => readImport({ from: 'lego', certificates, name: NAME }),
+      );
+      expect(await fse.readlink(certificates)).to.equal(secret);
+      expect(pair.input.key.equals(mine)).to.equal(true);
+    });
+  });
 
   describe('certbot', () => {
     it('refuses a live link that leaves archive/NAME: a secret file, a device, another lineage, the wrong file', async () => {
