@@ -16,25 +16,26 @@
  *    against live/NAME, a file directly inside <config>/archive/NAME called <file>N.pem, which is
  *    then opened in the archive directory held open (the link itself is never followed); a regular
  *    file is read where it is (a lineage copied without its links); anything else is refused.
- * 4. Each file is opened with O_NOFOLLOW and read bounded (io/input.ts): a link planted in the
- *    archive, a FIFO, a device or a file over 1 MiB is refused before a byte is read.
+ * 4. Each file is opened with O_NOFOLLOW and read bounded (lineage.ts, io/input.ts): a link
+ *    planted in the archive, a hard link (a second name), a FIFO, a device or a file over 1 MiB is
+ *    refused before a byte is read.
  * The owner of those directories can still change a file's content between two reads (a renewal
  * does that): the checks below (one renewal, fullchain = cert + chain) and install's validation
  * refuse the mix.
  */
 import path from 'node:path';
 import { fsOps } from '../io/fs.js';
-import { readInputFile } from '../io/input.js';
-import { badLineage, blocksOf, LineageDir, sameBlocks, typed } from './lineage.js';
+import { badLineage, blocksOf, LineageDir, readLineageFile, sameBlocks, typed } from './lineage.js';
 import type { ImportedPair } from './source.js';
 
 const FILES = ['cert', 'chain', 'fullchain', 'privkey'] as const;
 type LineageFile = (typeof FILES)[number];
 
-/** Where one entry of live/NAME leads: the file (as named), the path that opens it, and a link's renewal number. */
+/** Where one entry of live/NAME leads: the file, as a name in a directory held open, and a link's renewal number. */
 interface Entry {
   file: string;
-  via: string;
+  dir: LineageDir;
+  name: string;
   version?: number;
 }
 
@@ -66,9 +67,10 @@ async function lineageDirs(live: string): Promise<Dirs> {
 
 /** Step 3 for one entry. */
 async function entry(dirs: Dirs, which: LineageFile): Promise<Entry> {
-  const file = path.join(dirs.live.path, `${which}.pem`);
-  const via = dirs.live.at(`${which}.pem`);
-  if (!(await typed(fsOps.lstat, via, 'lstat', file)).isSymbolicLink()) return { file, via };
+  const name = `${which}.pem`;
+  const file = path.join(dirs.live.path, name);
+  const via = dirs.live.at(name);
+  if (!(await typed(fsOps.lstat, via, 'lstat', file)).isSymbolicLink()) return { file, dir: dirs.live, name };
   // Resolved by its spelling, never followed: the file is opened in the archive directory held open.
   const target = path.resolve(dirs.live.path, await typed(fsOps.readlink, via, 'readlink', file));
   const base = path.basename(target);
@@ -76,7 +78,7 @@ async function entry(dirs: Dirs, which: LineageFile): Promise<Entry> {
   if (path.dirname(target) !== dirs.archive.path || version === undefined) {
     throw badLineage(file, `links to ${target}, outside the lineage (expected ${dirs.archive.path}/${which}N.pem)`);
   }
-  return { file: target, via: dirs.archive.at(base), version: Number(version) };
+  return { file: target, dir: dirs.archive, name: base, version: Number(version) };
 }
 
 /**
@@ -103,11 +105,8 @@ async function readLineage(live: string, dirs: Dirs): Promise<ImportedPair> {
     const list = FILES.map((f) => `${f}.pem -> ${entries[f].version ?? 'a file'}`).join(', ');
     throw badLineage(live, `the links name different renewals (${list}): was certbot interrupted? Run it again`);
   }
-  const read = async (which: LineageFile): Promise<Buffer> =>
-    readInputFile(entries[which].file, which === 'privkey' ? 'key' : 'cert', {
-      noFollow: true,
-      via: entries[which].via,
-    });
+  const read = (which: LineageFile): Promise<Buffer> =>
+    readLineageFile(entries[which].dir, entries[which].name, which === 'privkey' ? 'key' : 'cert');
   const [cert, chain, fullchain, key] = [
     await read('cert'),
     await read('chain'),

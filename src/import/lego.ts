@@ -13,9 +13,8 @@
 import { domainToASCII } from 'node:url';
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode } from '../errors.js';
-import { readInputFile } from '../io/input.js';
 import { fsOps } from '../io/fs.js';
-import { badLineage, blocksOf, LineageDir, sameBlocks, typed } from './lineage.js';
+import { badLineage, blocksOf, LineageDir, readLineageFile, sameBlocks, typed } from './lineage.js';
 import type { ImportedPair } from './source.js';
 
 /** The base name lego gives the files of `domain` (its sanitizedDomain). */
@@ -46,8 +45,7 @@ export async function readLegoCertificate(certificates: string, domain: string):
   let crt: Buffer;
   let key: Buffer;
   let issuer: Buffer | undefined;
-  const read = (file: string, role: 'cert' | 'key'): Promise<Buffer> =>
-    readInputFile(path.join(dir.path, file), role, { noFollow: true, via: dir.at(file) });
+  const read = (file: string, role: 'cert' | 'key'): Promise<Buffer> => readLineageFile(dir, file, role);
   try {
     crt = await read(`${name}.crt`, 'cert');
     key = await read(`${name}.key`, 'key');

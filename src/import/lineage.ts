@@ -7,7 +7,8 @@
  */
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode, toCertswapError } from '../errors.js';
-import { fsOps, O } from '../io/fs.js';
+import { fsOps, O, type Stats } from '../io/fs.js';
+import { readInputFile } from '../io/input.js';
 import { modeOf, writableByOthers } from '../io/ownership.js';
 import { parsePem } from '../pki/pem.js';
 
@@ -118,6 +119,23 @@ export class LineageDir {
     }
     return new LineageDir(named, fd);
   }
+}
+
+/**
+ * Reads the lineage's file `name` in `dir`, through the descriptor, bounded, refusing a link at the
+ * name (ELOOP) and a file with a second name (CERTSWAP_BAD_LINEAGE): certbot and lego create each
+ * file anew, so a second name is a hard link someone made, to a file that lives elsewhere, which
+ * where hard links are not protected (fs.protected_hardlinks=0, the kernel's default without
+ * systemd) may be one the lineage's owner cannot read, such as a key of root's. Raises these, the
+ * input file codes and the errno codes.
+ */
+export function readLineageFile(dir: LineageDir, name: string, role: 'cert' | 'key'): Promise<Buffer> {
+  const file = path.join(dir.path, name);
+  const check = (st: Stats): void => {
+    if (st.isFile() && st.nlink !== 1)
+      throw badLineage(file, `has ${st.nlink} names (a hard link was made to it): not a file of the lineage's own`);
+  };
+  return readInputFile(file, role, { noFollow: true, via: dir.at(name), check });
 }
 
 /** The DER of each PEM block of `data`, in order (framing only; validation is install's). */

@@ -149,6 +149,15 @@ describe('security: hostile import sources', function () {
       await refused(root, { from: 'certbot', live: lineage.live }, 'CERTSWAP_BAD_LINEAGE');
     });
 
+    it('refuses a file with a second name: a hard link to a file outside the lineage', async () => {
+      const { root, lineage, secret } = await certbot();
+      const planted = path.join(lineage.archive, 'privkey1.pem');
+      await fse.remove(planted);
+      // Where fs.protected_hardlinks is 0 (the kernel's default) any user may do this to root's files.
+      await fse.link(secret, planted);
+      await refused(root, { from: 'certbot', live: lineage.live }, 'CERTSWAP_BAD_LINEAGE');
+    });
+
     it('refuses a lineage whose directories someone besides their owner can write (a swap between check and read)', async () => {
       const { root, lineage } = await certbot();
       for (const [dir, mode] of [
@@ -215,6 +224,16 @@ describe('security: hostile import sources', function () {
       await refused(root, { from: 'lego', certificates, name: NAME }, 'CERTSWAP_BAD_LINEAGE');
       await fse.chmod(certificates, 0o700);
       expect((await readImport({ from: 'lego', certificates, name: NAME })).files).to.have.length(3);
+    });
+
+    it('refuses a hard link to a file outside the directory', async () => {
+      const root = await tempDir();
+      const secret = path.join(root, 'shadow');
+      await fse.writeFile(secret, SECRET, { mode: 0o600 });
+      const certificates = await writeLegoCertificate(root, NAME, await makeChain());
+      await fse.remove(path.join(certificates, `${NAME}.key`));
+      await fse.link(secret, path.join(certificates, `${NAME}.key`));
+      await refused(root, { from: 'lego', certificates, name: NAME }, 'CERTSWAP_BAD_LINEAGE');
     });
 
     it('refuses a link in place of a file, a FIFO, a directory and a 1 GiB sparse file', async () => {
