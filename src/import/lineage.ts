@@ -56,11 +56,21 @@ export class LineageDir {
   /**
    * Opens `dir` (a real path: no link in it) and checks that it is a directory, not a link, that
    * only its owner can change: anyone else who could write it could swap a file of the lineage
-   * for another of theirs; its owner made the lineage and decides what it holds anyway. Raises
+   * for another of theirs; its owner made the lineage and decides what it holds anyway. The path
+   * is walked from `/`, each directory opened through its parent's descriptor and refused if it is
+   * a link: the path was resolved a moment ago, and a directory on the way that the lineage's
+   * owner can rename (their home) could since have become a link to a tree of root's. Raises
    * CERTSWAP_BAD_LINEAGE, or the errno code (ENOENT, EACCES).
    */
-  static open(dir: string): Promise<LineageDir> {
-    return LineageDir.openAs(dir, dir);
+  static async open(dir: string): Promise<LineageDir> {
+    const names = dir.split('/').filter((n) => n !== '');
+    const root = await LineageDir.openAs('/', '/', names.length === 0);
+    if (names.length === 0) return root;
+    try {
+      return await root.walk(names, names.length - 1);
+    } finally {
+      await root.close();
+    }
   }
 
   /** The path that opens `name` in this directory, as it was when checked. */
@@ -68,17 +78,17 @@ export class LineageDir {
     return `/proc/self/fd/${this.fd}/${name}`;
   }
 
-  /** The subdirectory `name`, opened and checked as open() does. */
-  sub(name: string): Promise<LineageDir> {
-    return LineageDir.openAs(this.at(name), path.join(this.path, name));
+  /** The directory `names` leads to below this one, each step opened and checked as open() does. */
+  below(names: string[]): Promise<LineageDir> {
+    return this.walk(names, 0);
   }
 
-  /** The directory `names` leads to below this one, each step opened and checked as sub() does. */
-  async below(names: string[]): Promise<LineageDir> {
+  /** As below(), the mode checked from `names[checkFrom]` on (a link is refused at every step). */
+  private async walk(names: string[], checkFrom: number): Promise<LineageDir> {
     let dir: LineageDir = this;
     try {
-      for (const name of names) {
-        const next = await dir.sub(name);
+      for (const [i, name] of names.entries()) {
+        const next = await LineageDir.openAs(dir.at(name), path.join(dir.path, name), i >= checkFrom);
         if (dir !== this) await dir.close();
         dir = next;
       }
@@ -93,21 +103,22 @@ export class LineageDir {
     await fsOps.close(this.fd);
   }
 
-  private static async openAs(p: string, named: string): Promise<LineageDir> {
+  private static async openAs(p: string, named: string, check: boolean): Promise<LineageDir> {
     let fd: number;
     try {
-      // O_NOFOLLOW with O_DIRECTORY: a link in the directory's place fails (ELOOP), as does a
-      // file, FIFO or device (ENOTDIR), before anything could block.
+      // O_NOFOLLOW with O_DIRECTORY: a link in the directory's place fails, as does a file, FIFO
+      // or device, before anything could block (ENOTDIR; ELOOP for a link on some kernels).
       fd = await fsOps.open(p, O.O_RDONLY | O.O_DIRECTORY | O.O_NOFOLLOW | O.O_NONBLOCK | O.O_NOCTTY);
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'ELOOP') throw badLineage(named, 'is a link, not a directory');
-      if (code === 'ENOTDIR') throw badLineage(named, 'is not a directory');
-      throw typedError(err, 'open', named, p);
+      if (code !== 'ELOOP' && code !== 'ENOTDIR') throw typedError(err, 'open', named, p);
+      // Only to word the message: the open above already refused it.
+      const link = code === 'ELOOP' || (await fsOps.lstat(p).catch(() => undefined))?.isSymbolicLink();
+      throw badLineage(named, link ? 'is a link, not a directory' : 'is not a directory');
     }
     try {
       const st = await fsOps.fstat(fd);
-      if (writableByOthers(st)) {
+      if (check && writableByOthers(st)) {
         throw badLineage(
           named,
           `is writable by group or others (mode ${modeOf(st)}): the lineage could change as it is read`,

@@ -65,6 +65,27 @@ async function racing<T>(file: string, swap: () => Promise<void>, read: () => Pr
   }
 }
 
+/** As racing(), with `swap` done right after the source's path was resolved (realpath). */
+async function racingResolved<T>(swap: () => Promise<void>, read: () => Promise<T>): Promise<T> {
+  const realpath = fsOps.realpath;
+  fsOps.realpath = async (p) => {
+    const real = await realpath(p);
+    await swap();
+    return real;
+  };
+  try {
+    return await read();
+  } finally {
+    fsOps.realpath = realpath;
+  }
+}
+
+/** The import raced must be refused: a link on the way to the directory named is not followed. */
+async function refusedRacing(read: Promise<unknown>): Promise<void> {
+  const e = await expectCode(read, 'CERTSWAP_BAD_LINEAGE');
+  expect(e.message).to.include('is a link');
+}
+
 /** Renames directory `dir` away and puts a link to `to` in its place. */
 async function swapForLink(dir: string, to: string): Promise<void> {
   await fse.rename(dir, `${dir}.moved`);
@@ -87,6 +108,33 @@ describe('security: hostile import sources', function () {
       );
       expect(await fse.readlink(archive)).to.equal(path.join(secret.config, 'archive'));
       expect(pair.input.key.equals(mine)).to.equal(true);
+    });
+
+    it('certbot: a directory above <config> swapped for a link after the path was resolved', async () => {
+      // The user names <home>/x/le/live/NAME; <home> is the lineage owner's, so x may become a
+      // link to a root-only tree that holds a lineage at the same place (root's own /etc...).
+      const { root, lineage } = await certbot();
+      const home = path.join(root, 'home');
+      const mine = await writeCertbotLineage(path.join(home, 'x', 'le'), NAME, await makeChain());
+      await fse.move(lineage.config, path.join(root, 'root-only', 'le'));
+      await refusedRacing(
+        racingResolved(
+          () => swapForLink(path.join(home, 'x'), path.join(root, 'root-only')),
+          () => readImport({ from: 'certbot', live: mine.live }),
+        ),
+      );
+    });
+
+    it('lego: a directory above the certificates directory swapped for a link after it was resolved', async () => {
+      const root = await tempDir();
+      const certificates = await writeLegoCertificate(path.join(root, 'home', 'x'), NAME, await makeChain());
+      await writeLegoCertificate(path.join(root, 'root-only'), NAME, await makeChain());
+      await refusedRacing(
+        racingResolved(
+          () => swapForLink(path.join(root, 'home', 'x'), path.join(root, 'root-only')),
+          () => readImport({ from: 'lego', certificates, name: NAME }),
+        ),
+      );
     });
 
     it('lego: the certificates directory swapped for a link to root-only files is not read', async () => {
