@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode, toCertswapError } from '../errors.js';
-import { fsOps, O, type Stats } from '../io/fs.js';
+import { fsOps, O, O_PATH, type Stats } from '../io/fs.js';
 import { readInputFile } from '../io/input.js';
 import { modeOf, writableByOthers } from '../io/ownership.js';
 import { parsePem } from '../pki/pem.js';
@@ -107,8 +107,9 @@ export class LineageDir {
     let fd: number;
     try {
       // O_NOFOLLOW with O_DIRECTORY: a link in the directory's place fails, as does a file, FIFO
-      // or device, before anything could block (ENOTDIR; ELOOP for a link on some kernels).
-      fd = await fsOps.open(p, O.O_RDONLY | O.O_DIRECTORY | O.O_NOFOLLOW | O.O_NONBLOCK | O.O_NOCTTY);
+      // or device (ENOTDIR; ELOOP for a link on some kernels). O_PATH opens nothing for reading,
+      // so nothing can block, and search permission on the way is enough, as for a path.
+      fd = await fsOps.open(p, O_PATH | O.O_DIRECTORY | O.O_NOFOLLOW);
     } catch (err) {
       const code = errnoCode(err);
       if (code !== 'ELOOP' && code !== 'ENOTDIR') throw typedError(err, 'open', named, p);
