@@ -9,14 +9,14 @@
  * 1. Resolve the directory the user named once (realpath): its path is the user's to choose. It
  *    must be a directory NAME inside a directory named `live`; its grandparent is <config>.
  * 2. <config>, then live/ and live/NAME, archive/ and archive/NAME under it, are opened one below
- *    the other (lineage.ts, LineageDir): each must be a directory, not a link, writable by its
+ *    the other (lineage-dir.ts): each must be a directory, not a link, writable by its
  *    owner alone, and is used from then on through its descriptor, so a directory renamed or
  *    swapped for a link afterwards changes nothing that is read.
  * 3. Each of the four entries is lstat'ed in live/NAME: a link must name, once resolved lexically
  *    against live/NAME, a file directly inside <config>/archive/NAME called <file>N.pem, which is
  *    then opened in the archive directory held open (the link itself is never followed); a regular
  *    file is read where it is (a lineage copied without its links); anything else is refused.
- * 4. Each file is opened with O_NOFOLLOW and read bounded (lineage.ts, io/input.ts): a link
+ * 4. Each file is opened with O_NOFOLLOW and read bounded (lineage-dir.ts, io/input.ts): a link
  *    planted in the archive, a hard link (a second name), a FIFO, a device or a file over 1 MiB is
  *    refused before a byte is read.
  * The owner of those directories can still change a file's content between two reads (a renewal
@@ -25,7 +25,8 @@
  */
 import path from 'node:path';
 import { fsOps } from '../io/fs.js';
-import { badLineage, blocksOf, LineageDir, readLineageFile, sameBlocks, typed } from './lineage.js';
+import { badLineage, blocksOf, sameBlocks, typed } from './lineage.js';
+import { LineageDir, readLineageFile } from './lineage-dir.js';
 import type { ImportedPair } from './source.js';
 
 const FILES = ['cert', 'chain', 'fullchain', 'privkey'] as const;

@@ -7,14 +7,15 @@
  * (io/input.ts): a link (to /etc/shadow, out of the directory), a FIFO, a device or a file over
  * 1 MiB is refused before a byte is read. The directory the user named may be reached through
  * links; resolved once, it is held open and must be writable by its owner alone, and the files are
- * opened through its descriptor (lineage.ts, LineageDir): a link put in its place afterwards
+ * opened through its descriptor (lineage-dir.ts): a link put in its place afterwards
  * changes nothing that is read.
  */
 import { domainToASCII } from 'node:url';
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode } from '../errors.js';
 import { fsOps } from '../io/fs.js';
-import { badLineage, blocksOf, LineageDir, readLineageFile, sameBlocks, typed } from './lineage.js';
+import { badLineage, blocksOf, sameBlocks, typed } from './lineage.js';
+import { LineageDir, readLineageFile } from './lineage-dir.js';
 import type { ImportedPair } from './source.js';
 
 /** The base name lego gives the files of `domain` (its sanitizedDomain). */

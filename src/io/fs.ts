@@ -279,7 +279,7 @@ export const O = fs.constants;
 /**
  * Linux's O_PATH (the same value on x86-64 and arm64, the platforms package.json admits), which
  * Node's fs.constants lacks: a descriptor that names a directory without reading it, so holding
- * one needs only search permission on the way, as a path lookup does (import/lineage.ts).
+ * one needs only search permission on the way, as a path lookup does (import/lineage-dir.ts).
  */
 export const O_PATH = 0o10000000;
 
