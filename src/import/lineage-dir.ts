@@ -112,13 +112,14 @@ export class LineageDir {
  * name (ELOOP) and a file with a second name (CERTSWAP_BAD_LINEAGE): certbot and lego create each
  * file anew, so a second name is a hard link someone made, to a file that lives elsewhere, which
  * where hard links are not protected (fs.protected_hardlinks=0, the kernel's default without
- * systemd) may be one the lineage's owner cannot read, such as a key of root's. Raises these, the
- * input file codes and the errno codes.
+ * systemd) may be one the lineage's owner cannot read, such as a key of root's. (No name at all is
+ * a file removed since it was opened, by a cleanup of the lineage: its own, read as it was.) Raises
+ * these, the input file codes and the errno codes.
  */
 export function readLineageFile(dir: LineageDir, name: string, role: 'cert' | 'key'): Promise<Buffer> {
   const file = path.join(dir.path, name);
   const check = (st: Stats): void => {
-    if (st.isFile() && st.nlink !== 1)
+    if (st.isFile() && st.nlink > 1)
       throw badLineage(file, `has ${st.nlink} names (a hard link was made to it): not a file of the lineage's own`);
   };
   return readInputFile(file, role, { noFollow: true, via: dir.at(name), check });
