@@ -8,56 +8,78 @@
  * would hang the read, /dev/zero). The rule, step by step:
  * 1. Resolve the directory the user named once (realpath): its path is the user's to choose. It
  *    must be a directory NAME inside a directory named `live`; its grandparent is <config>.
- * 2. <config>/archive and <config>/archive/NAME must be directories, not links: the link targets
- *    are checked by their spelling below, which holds only if nothing on their way is a link.
- *    These, <config>, live/ and live/NAME must be writable by their owner alone (lineage.ts).
- * 3. Each of the four entries is lstat'ed: a link must name, once resolved lexically against
- *    live/NAME, a file directly inside <config>/archive/NAME called <file>N.pem; a regular file is
- *    read where it is (a lineage copied without its links); anything else is refused.
- * 4. Each file is opened with O_NOFOLLOW and read bounded (io/input.ts): a link planted in the
- *    archive, a FIFO, a device or a file over 1 MiB is refused before a byte is read.
- * Only the owner of those directories (root, for certbot) could still swap one between step 2 and
- * step 4, and it decides what the lineage holds anyway.
+ * 2. <config>, then live/ and live/NAME, archive/ and archive/NAME under it, are opened one below
+ *    the other (lineage-dir.ts): each must be a directory, not a link, writable by its
+ *    owner alone, and is used from then on through its descriptor, so a directory renamed or
+ *    swapped for a link afterwards changes nothing that is read.
+ * 3. Each of the four entries is lstat'ed in live/NAME: a link must name, once resolved lexically
+ *    against live/NAME, a file directly inside <config>/archive/NAME called <file>N.pem, which is
+ *    then opened in the archive directory held open (the link itself is never followed); a regular
+ *    file is read where it is (a lineage copied without its links); anything else is refused.
+ * 4. Each file is opened with O_NOFOLLOW and read bounded (lineage-dir.ts, io/input.ts): a link
+ *    planted in the archive, a hard link (a second name), a FIFO, a device or a file over 1 MiB is
+ *    refused before a byte is read.
+ * The owner of those directories can still change a file's content between two reads (a renewal
+ * does that): the checks below (one renewal, fullchain = cert + chain) and install's validation
+ * refuse the mix.
  */
 import path from 'node:path';
 import { fsOps } from '../io/fs.js';
-import { readInputFile } from '../io/input.js';
-import { badLineage, blocksOf, checkLineageDir, sameBlocks, typed } from './lineage.js';
+import { badLineage, blocksOf, sameBlocks, typed } from './lineage.js';
+import { LineageDir, readLineageFile } from './lineage-dir.js';
 import type { ImportedPair } from './source.js';
 
 const FILES = ['cert', 'chain', 'fullchain', 'privkey'] as const;
 type LineageFile = (typeof FILES)[number];
 
-/** Where one entry of live/NAME leads: the file to open and, for a link, its renewal number. */
+/** Where one entry of live/NAME leads: the file, as a name in a directory held open, and a link's renewal number. */
 interface Entry {
   file: string;
+  dir: LineageDir;
+  name: string;
   version?: number;
 }
 
-/** Steps 1 and 2: the real live/NAME directory and the archive directory its links must stay in. */
-async function lineageDirs(live: string): Promise<{ live: string; archive: string }> {
+interface Dirs {
+  live: LineageDir;
+  archive: LineageDir;
+}
+
+/** Steps 1 and 2: live/NAME and the archive directory its links must stay in, held open. */
+async function lineageDirs(live: string): Promise<Dirs> {
   const real = await typed(fsOps.realpath, live, 'realpath');
   const name = path.basename(real);
   if (path.basename(path.dirname(real)) !== 'live') {
     throw badLineage(live, `is not a certbot lineage: expected <config>/live/NAME, got ${real}`);
   }
-  const config = path.dirname(path.dirname(real));
-  const archive = path.join(config, 'archive', name);
-  for (const dir of [config, path.dirname(real), real, path.dirname(archive), archive]) await checkLineageDir(dir);
-  return { live: real, archive };
+  const config = await LineageDir.open(path.dirname(path.dirname(real)));
+  try {
+    const liveDir = await config.below(['live', name]);
+    try {
+      return { live: liveDir, archive: await config.below(['archive', name]) };
+    } catch (err) {
+      await liveDir.close().catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await config.close();
+  }
 }
 
 /** Step 3 for one entry. */
-async function entry(dirs: { live: string; archive: string }, which: LineageFile): Promise<Entry> {
-  const p = path.join(dirs.live, `${which}.pem`);
-  if (!(await typed(fsOps.lstat, p, 'lstat')).isSymbolicLink()) return { file: p };
-  // Resolved by its spelling, not followed: steps 1 and 2 left no link on the way to the archive.
-  const target = path.resolve(dirs.live, await typed(fsOps.readlink, p, 'readlink'));
-  const version = new RegExp(`^${which}([1-9][0-9]{0,8})\\.pem$`).exec(path.basename(target))?.[1];
-  if (path.dirname(target) !== dirs.archive || version === undefined) {
-    throw badLineage(p, `links to ${target}, outside the lineage (expected ${dirs.archive}/${which}N.pem)`);
+async function entry(dirs: Dirs, which: LineageFile): Promise<Entry> {
+  const name = `${which}.pem`;
+  const file = path.join(dirs.live.path, name);
+  const via = dirs.live.at(name);
+  if (!(await typed(fsOps.lstat, via, 'lstat', file)).isSymbolicLink()) return { file, dir: dirs.live, name };
+  // Resolved by its spelling, never followed: the file is opened in the archive directory held open.
+  const target = path.resolve(dirs.live.path, await typed(fsOps.readlink, via, 'readlink', file));
+  const base = path.basename(target);
+  const version = new RegExp(`^${which}([1-9][0-9]{0,8})\\.pem$`).exec(base)?.[1];
+  if (path.dirname(target) !== dirs.archive.path || version === undefined) {
+    throw badLineage(file, `links to ${target}, outside the lineage (expected ${dirs.archive.path}/${which}N.pem)`);
   }
-  return { file: target, version: Number(version) };
+  return { file: target, dir: dirs.archive, name: base, version: Number(version) };
 }
 
 /**
@@ -68,6 +90,15 @@ async function entry(dirs: { live: string; archive: string }, which: LineageFile
  */
 export async function readCertbotLineage(live: string): Promise<ImportedPair> {
   const dirs = await lineageDirs(live);
+  try {
+    return await readLineage(live, dirs);
+  } finally {
+    await dirs.live.close();
+    await dirs.archive.close();
+  }
+}
+
+async function readLineage(live: string, dirs: Dirs): Promise<ImportedPair> {
   const entries = {} as Record<LineageFile, Entry>;
   for (const which of FILES) entries[which] = await entry(dirs, which);
   const versions = new Set(FILES.map((f) => entries[f].version));
@@ -75,8 +106,8 @@ export async function readCertbotLineage(live: string): Promise<ImportedPair> {
     const list = FILES.map((f) => `${f}.pem -> ${entries[f].version ?? 'a file'}`).join(', ');
     throw badLineage(live, `the links name different renewals (${list}): was certbot interrupted? Run it again`);
   }
-  const read = async (which: LineageFile): Promise<Buffer> =>
-    readInputFile(entries[which].file, which === 'privkey' ? 'key' : 'cert', { noFollow: true });
+  const read = (which: LineageFile): Promise<Buffer> =>
+    readLineageFile(entries[which].dir, entries[which].name, which === 'privkey' ? 'key' : 'cert');
   const [cert, chain, fullchain, key] = [
     await read('cert'),
     await read('chain'),

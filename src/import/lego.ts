@@ -6,14 +6,16 @@
  * lego writes these as regular files, so each is opened with O_NOFOLLOW and read bounded
  * (io/input.ts): a link (to /etc/shadow, out of the directory), a FIFO, a device or a file over
  * 1 MiB is refused before a byte is read. The directory the user named may be reached through
- * links; it must be writable by its owner alone (lineage.ts).
+ * links; resolved once, it is held open and must be writable by its owner alone, and the files are
+ * opened through its descriptor (lineage-dir.ts): a link put in its place afterwards
+ * changes nothing that is read.
  */
 import { domainToASCII } from 'node:url';
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode } from '../errors.js';
-import { readInputFile } from '../io/input.js';
 import { fsOps } from '../io/fs.js';
-import { badLineage, blocksOf, checkLineageDir, sameBlocks, typed } from './lineage.js';
+import { badLineage, blocksOf, sameBlocks, typed } from './lineage.js';
+import { LineageDir, readLineageFile } from './lineage-dir.js';
 import type { ImportedPair } from './source.js';
 
 /** The base name lego gives the files of `domain` (its sanitizedDomain). */
@@ -38,22 +40,28 @@ export function legoFileName(domain: string): string {
  * file codes, and the errno codes (ENOENT, EACCES, ELOOP for a link).
  */
 export async function readLegoCertificate(certificates: string, domain: string): Promise<ImportedPair> {
-  // The directory the user named, links resolved once; then it must be writable by its owner alone.
-  const dir = await typed(fsOps.realpath, certificates, 'realpath');
-  await checkLineageDir(dir);
-  const base = path.join(dir, legoFileName(domain));
-  const crtPath = `${base}.crt`;
-  const keyPath = `${base}.key`;
-  const issuerPath = `${base}.issuer.crt`;
-  const crt = await readInputFile(crtPath, 'cert', { noFollow: true });
-  const key = await readInputFile(keyPath, 'key', { noFollow: true });
+  const name = legoFileName(domain);
+  // The directory the user named, links resolved once, then held open.
+  const dir = await LineageDir.open(await typed(fsOps.realpath, certificates, 'realpath'));
+  let crt: Buffer;
+  let key: Buffer;
   let issuer: Buffer | undefined;
+  const read = (file: string, role: 'cert' | 'key'): Promise<Buffer> => readLineageFile(dir, file, role);
   try {
-    issuer = await readInputFile(issuerPath, 'cert', { noFollow: true });
-  } catch (err) {
-    // A server may send no chain; then lego writes no issuer file, and NAME.crt is all there is.
-    if (errnoCode(err) !== 'ENOENT') throw err;
+    crt = await read(`${name}.crt`, 'cert');
+    key = await read(`${name}.key`, 'key');
+    try {
+      issuer = await read(`${name}.issuer.crt`, 'cert');
+    } catch (err) {
+      // A server may send no chain; then lego writes no issuer file, and NAME.crt is all there is.
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  } finally {
+    await dir.close();
   }
+  const crtPath = path.join(dir.path, `${name}.crt`);
+  const keyPath = path.join(dir.path, `${name}.key`);
+  const issuerPath = path.join(dir.path, `${name}.issuer.crt`);
   const files = [crtPath, keyPath];
   if (issuer === undefined) return { input: { cert: crt, key, certPath: crtPath, keyPath }, files };
   files.push(issuerPath);

@@ -11,6 +11,8 @@ export interface BoundedRead {
   maxBytes: number;
   /** Refuse a symbolic link as the last component (ELOOP). */
   noFollow?: boolean;
+  /** The path to open when it is not `file` itself (a name under a held directory descriptor). */
+  via?: string;
   /** Sees the descriptor's fstat first (the store's ownership and mode rules); throws to refuse. */
   check?: (st: Stats) => void;
   /** The error for a directory, FIFO, socket or device. */
@@ -21,7 +23,7 @@ export interface BoundedRead {
 
 /** The file's bytes; the open's own errors (ENOENT, EACCES, ELOOP, ENXIO...) are the caller's to name. */
 export async function readBounded(file: string, o: BoundedRead): Promise<Buffer> {
-  const fd = await fsOps.open(file, O_UNTRUSTED_READ | (o.noFollow ? O.O_NOFOLLOW : 0));
+  const fd = await fsOps.open(o.via ?? file, O_UNTRUSTED_READ | (o.noFollow ? O.O_NOFOLLOW : 0));
   try {
     const st = await fsOps.fstat(fd);
     o.check?.(st);

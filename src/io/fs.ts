@@ -282,6 +282,13 @@ export function closeInBackground(fd: number): void {
 export const O = fs.constants;
 
 /**
+ * Linux's O_PATH (the same value on x86-64 and arm64, the platforms package.json admits), which
+ * Node's fs.constants lacks: a descriptor that names a directory without reading it, so holding
+ * one needs only search permission on the way, as a path lookup does (import/lineage-dir.ts).
+ */
+export const O_PATH = 0o10000000;
+
+/**
  * How a file someone else may have put in place is opened for reading (bounded-read.ts, and
  * readSmallSync): O_NONBLOCK, so a FIFO opens at once (and is refused from fstat) instead of
  * waiting for a writer; O_NOCTTY, so a terminal never becomes ours.

@@ -19,17 +19,20 @@ const REASONS: Record<string, string> = {
  * Reads at most MAX_INPUT_BYTES of a regular file. Raises CERTSWAP_INPUT_NOT_FILE (directory,
  * FIFO, device), CERTSWAP_INPUT_TOO_LARGE, or the errno code (ENOENT, EACCES, ELOOP) with the
  * file named. `noFollow` refuses a symlink as the last component (files inside the store);
- * `check` sees the descriptor's fstat before anything else is decided (the store's own rules).
+ * `check` sees the descriptor's fstat before anything else is decided (the store's own rules);
+ * `via` is the path opened in its place (a name under a directory descriptor held since it was
+ * checked), `file` the one errors name.
  */
 export async function readInputFile(
   file: string,
   role: FileRole,
-  opts: { noFollow?: boolean; check?: (st: Stats) => void } = {},
+  opts: { noFollow?: boolean; via?: string; check?: (st: Stats) => void } = {},
 ): Promise<Buffer> {
   try {
     return await readBounded(file, {
       maxBytes: MAX_INPUT_BYTES,
       noFollow: opts.noFollow ?? false,
+      ...(opts.via !== undefined ? { via: opts.via } : {}),
       ...(opts.check ? { check: opts.check } : {}),
       notRegular: (st) => notFile(role, file, st.isDirectory() ? 'is a directory' : 'is not a regular file'),
       tooLarge: () => tooLarge(role, file),

@@ -37,7 +37,7 @@ describe('lock', () => {
     await expectCode(store.install(await makePair()), ErrorCodes.BUSY);
     holder.kill('SIGKILL');
     await once(holder, 'close');
-    // The kernel dropped the flock with the process: no stale-lock timeout to wait out.
+    // The kernel dropped the OFD lock with the process: no stale-lock timeout to wait out.
     const fast = await GenerationStore.open(dir, { lockTimeoutMs: 1000 });
     expect((await fast.install(await makePair())).generation).to.equal(1);
   });

@@ -180,4 +180,31 @@ describe('the packed tarball', function () {
     const prefix = execFileSync('npm', ['prefix', '-g'], { env: npmEnv(process.env.PATH ?? ''), encoding: 'utf8' });
     expect(SYSTEMD_PATH).to.include(path.join(prefix.trim(), 'bin'));
   });
+
+  it('has systemd units that make each directory they open for writing before their command starts', async () => {
+    const { extracted } = await packed();
+    const units = path.join(extracted, 'package', 'scripts', 'systemd');
+    for (const unit of fs.readdirSync(units).filter((f) => f.endsWith('.service'))) {
+      const lines = fs.readFileSync(path.join(units, unit), 'utf8').split('\n');
+      const made = lines
+        .filter((l) => l.startsWith('ExecStartPre=+/bin/mkdir -p '))
+        .flatMap((l) =>
+          l
+            .split(/\s+/)
+            .slice(2)
+            .filter((a) => a.startsWith('/')),
+        );
+      for (const l of lines.filter((x) => x.startsWith('ReadWritePaths='))) {
+        // A missing ReadWritePaths= directory fails the unit (226/NAMESPACE) unless prefixed with
+        // "-"; ProtectSystem=strict leaves the command unable to make it, so the unit must, outside
+        // the sandbox ("+"), before the command starts.
+        for (const dir of l
+          .slice('ReadWritePaths='.length)
+          .split(/\s+/)
+          .filter((d) => !d.startsWith('-'))) {
+          expect(made, `${unit}: ${dir}`).to.include(dir);
+        }
+      }
+    }
+  });
 });

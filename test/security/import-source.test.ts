@@ -1,7 +1,8 @@
 /**
  * Hostile import sources (certswap reads them as root): a link out of the lineage (to a secret
  * file, a device, another lineage), a link planted in the archive, an archive directory that is a
- * link, a FIFO, a directory, a 1 GiB sparse file. Each is refused with its code before a byte of
+ * link, a FIFO, a directory, a 1 GiB sparse file, a directory swapped for a link after its check.
+ * Each is refused with its code (or, for the swap, not seen) before a byte of
  * the target is read, without hanging, leaving the source tree as it was; a secret is never
  * echoed. The rules are docs/import.md's "Hostile sources".
  */
@@ -10,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fse from 'fs-extra';
 import path from 'node:path';
 import { readImport, type ImportSource } from '../../src/import/source.js';
+import { fsOps } from '../../src/io/fs.js';
 import { expectCode } from '../helpers/expect-code.js';
 import { makeChain, writeCertbotLineage, writeLegoCertificate, type CertbotLineage } from '../helpers/lineages.js';
 import { certswap } from '../helpers/proc.js';
@@ -41,8 +43,114 @@ async function refused(root: string, source: ImportSource, code: string): Promis
   expect((await treeState(root, 2 ** 20)).entries).to.deep.equal(before.entries);
 }
 
+/**
+ * Runs `read` with `swap` done just before the first open of a file whose name ends in `file`: the
+ * moment a lineage's owner (another user, who may rename in their own directories at will) would
+ * win a race against certswap, made deterministic through the file system seam.
+ */
+async function racing<T>(file: string, swap: () => Promise<void>, read: () => Promise<T>): Promise<T> {
+  const open = fsOps.open;
+  let swapped = false;
+  fsOps.open = async (p, flags, mode) => {
+    if (!swapped && p.endsWith(file)) {
+      swapped = true;
+      await swap();
+    }
+    return open(p, flags, mode);
+  };
+  try {
+    return await read();
+  } finally {
+    fsOps.open = open;
+  }
+}
+
+/** As racing(), with `swap` done right after the source's path was resolved (realpath). */
+async function racingResolved<T>(swap: () => Promise<void>, read: () => Promise<T>): Promise<T> {
+  const realpath = fsOps.realpath;
+  fsOps.realpath = async (p) => {
+    const real = await realpath(p);
+    await swap();
+    return real;
+  };
+  try {
+    return await read();
+  } finally {
+    fsOps.realpath = realpath;
+  }
+}
+
+/** The import raced must be refused: a link on the way to the directory named is not followed. */
+async function refusedRacing(read: Promise<unknown>): Promise<void> {
+  const e = await expectCode(read, 'CERTSWAP_BAD_LINEAGE');
+  expect(e.message).to.include('is a link');
+}
+
+/** Renames directory `dir` away and puts a link to `to` in its place. */
+async function swapForLink(dir: string, to: string): Promise<void> {
+  await fse.rename(dir, `${dir}.moved`);
+  await fse.symlink(to, dir);
+}
+
 describe('security: hostile import sources', function () {
   this.timeout(60_000);
+
+  describe('a directory swapped for a link after it was checked', () => {
+    it('certbot: the archive swapped for a link to root-only files is not read; the checked archive is', async () => {
+      const { root, lineage } = await certbot();
+      const secret = await writeCertbotLineage(path.join(root, 'root-only'), NAME, await makeChain());
+      const mine = await fse.readFile(path.join(lineage.archive, 'privkey1.pem'));
+      const archive = path.join(lineage.config, 'archive');
+      const pair = await racing(
+        'cert1.pem',
+        () => swapForLink(archive, path.join(secret.config, 'archive')),
+        () => readImport({ from: 'certbot', live: lineage.live }),
+      );
+      expect(await fse.readlink(archive)).to.equal(path.join(secret.config, 'archive'));
+      expect(pair.input.key.equals(mine)).to.equal(true);
+    });
+
+    it('certbot: a directory above <config> swapped for a link after the path was resolved', async () => {
+      // The user names <home>/x/le/live/NAME; <home> is the lineage owner's, so x may become a
+      // link to a root-only tree that holds a lineage at the same place (root's own /etc...).
+      const { root, lineage } = await certbot();
+      const home = path.join(root, 'home');
+      const mine = await writeCertbotLineage(path.join(home, 'x', 'le'), NAME, await makeChain());
+      await fse.move(lineage.config, path.join(root, 'root-only', 'le'));
+      await refusedRacing(
+        racingResolved(
+          () => swapForLink(path.join(home, 'x'), path.join(root, 'root-only')),
+          () => readImport({ from: 'certbot', live: mine.live }),
+        ),
+      );
+    });
+
+    it('lego: a directory above the certificates directory swapped for a link after it was resolved', async () => {
+      const root = await tempDir();
+      const certificates = await writeLegoCertificate(path.join(root, 'home', 'x'), NAME, await makeChain());
+      await writeLegoCertificate(path.join(root, 'root-only'), NAME, await makeChain());
+      await refusedRacing(
+        racingResolved(
+          () => swapForLink(path.join(root, 'home', 'x'), path.join(root, 'root-only')),
+          () => readImport({ from: 'lego', certificates, name: NAME }),
+        ),
+      );
+    });
+
+    it('lego: the certificates directory swapped for a link to root-only files is not read', async () => {
+      const root = await tempDir();
+      const certificates = await writeLegoCertificate(path.join(root, 'lego'), NAME, await makeChain());
+      const secret = await writeLegoCertificate(path.join(root, 'root-only'), NAME, await makeChain());
+      const mine = await fse.readFile(path.join(certificates, `${NAME}.key`));
+      const pair = await racing(
+        `${NAME}.crt`,
+        () => swapForLink(certificates, secret),
+        () => readImport({ from: 'lego', certificates, name: NAME }),
+      );
+      expect(await fse.readlink(certificates)).to.equal(secret);
+      expect(pair.input.key.equals(mine)).to.equal(true);
+    });
+  });
 
   describe('certbot', () => {
     it('refuses a live link that leaves archive/NAME: a secret file, a device, another lineage, the wrong file', async () => {
@@ -86,6 +194,15 @@ describe('security: hostile import sources', function () {
       // archive itself a link.
       await fse.remove(path.join(lineage.config, 'archive'));
       await fse.symlink(path.join(elsewhere.config, 'archive'), path.join(lineage.config, 'archive'));
+      await refused(root, { from: 'certbot', live: lineage.live }, 'CERTSWAP_BAD_LINEAGE');
+    });
+
+    it('refuses a file with a second name: a hard link to a file outside the lineage', async () => {
+      const { root, lineage, secret } = await certbot();
+      const planted = path.join(lineage.archive, 'privkey1.pem');
+      await fse.remove(planted);
+      // Where fs.protected_hardlinks is 0 (the kernel's default) any user may do this to root's files.
+      await fse.link(secret, planted);
       await refused(root, { from: 'certbot', live: lineage.live }, 'CERTSWAP_BAD_LINEAGE');
     });
 
@@ -155,6 +272,16 @@ describe('security: hostile import sources', function () {
       await refused(root, { from: 'lego', certificates, name: NAME }, 'CERTSWAP_BAD_LINEAGE');
       await fse.chmod(certificates, 0o700);
       expect((await readImport({ from: 'lego', certificates, name: NAME })).files).to.have.length(3);
+    });
+
+    it('refuses a hard link to a file outside the directory', async () => {
+      const root = await tempDir();
+      const secret = path.join(root, 'shadow');
+      await fse.writeFile(secret, SECRET, { mode: 0o600 });
+      const certificates = await writeLegoCertificate(root, NAME, await makeChain());
+      await fse.remove(path.join(certificates, `${NAME}.key`));
+      await fse.link(secret, path.join(certificates, `${NAME}.key`));
+      await refused(root, { from: 'lego', certificates, name: NAME }, 'CERTSWAP_BAD_LINEAGE');
     });
 
     it('refuses a link in place of a file, a FIFO, a directory and a 1 GiB sparse file', async () => {
