@@ -156,6 +156,8 @@ export class CertificateManager {
         clock: this.clock,
         log: this.log,
         currentKey: async () => (d.generation === undefined ? null : (await m.store.readActive()).key),
+        currentCert: async () => (d.generation === undefined ? null : (await m.store.readActive()).cert),
+        storeDir: m.store.dir,
       }),
     );
     // 2. Stage: written, fsynced, validated as read back. A refused pair changes nothing.
