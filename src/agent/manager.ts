@@ -268,6 +268,9 @@ export class CertificateManager {
           if (force) this.forcedRetry.add(name);
           const now = this.clock.now().getTime();
           const plan = m.timer.failed(now, m.active ? Date.parse(m.active.notAfter) : null);
+          // A server that said when to come back (ACME rateLimited's Retry-After) is not asked sooner.
+          const asked = e.retryAt === undefined ? Number.NaN : Date.parse(e.retryAt);
+          if (asked > plan.at.getTime()) Object.assign(plan, { at: new Date(asked), delayMs: asked - now });
           next.set(name, plan.at.getTime());
           this.logNext(name, plan, { code: e.code, attempt: plan.attempt, retryInMs: plan.delayMs });
         }

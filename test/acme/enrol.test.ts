@@ -33,7 +33,7 @@ function listening(port: number): Promise<boolean> {
 describe('acme: enrolment and renewal against pebble', function () {
   this.timeout(60_000);
   let env: AcmeEnv;
-  const { log } = captureLog();
+  const { events, log } = captureLog();
 
   before(async function () {
     if (!pebbleAvailable()) this.skip();
@@ -158,5 +158,61 @@ describe('acme: enrolment and renewal against pebble', function () {
     for (const name of NAMES.slice(0, 2)) {
       expect(await dns.resolveTxt(`_acme-challenge.${name}`).catch(() => [])).to.deep.equal([]);
     }
+  });
+
+  it('finds every private key made only in its own file: generations/<n>/key.pem, the account key in .acme/', async () => {
+    const owned = new Map<string, string>();
+    for (const dir of env.stores) {
+      const gens = await fse.readdir(path.join(dir, 'generations')).catch(() => [] as string[]);
+      for (const n of gens) owned.set(path.join(dir, 'generations', n, 'key.pem'), 'generation');
+      const account = path.join(dir, '.acme', 'account-key.pem');
+      if (await fse.pathExists(account)) owned.set(account, 'account');
+    }
+    expect([...owned.values()].filter((v) => v === 'account').length).to.be.greaterThanOrEqual(5);
+    // Each key as its PEM lines, and its private scalar raw, in hex and as a JWK carries it. A key
+    // kept by reuseKey is in two generations' key.pem: both are its own files.
+    const needles = new Map<string, Set<string>>();
+    const add = (needle: string, file: string): void => {
+      needles.set(needle, (needles.get(needle) ?? new Set()).add(file));
+    };
+    for (const file of owned.keys()) {
+      const pem = (await fse.readFile(file)).toString();
+      for (const line of pem.split('\n')) if (line.length >= 40 && !line.startsWith('-----')) add(line, file);
+      const d = (createPrivateKey(pem).export({ format: 'jwk' }) as { d: string }).d;
+      const raw = Buffer.from(d, 'base64url');
+      for (const form of [d, raw.toString('hex'), raw.toString('latin1'), raw.toString('base64')]) add(form, file);
+    }
+    const hits: string[] = [];
+    const search = (where: string, text: string): void => {
+      for (const [needle, files] of needles) {
+        if (text.includes(needle) && !files.has(where)) hits.push(`${where} holds ${[...files][0]}`);
+      }
+    };
+    // The search can fail: a copy of a key anywhere else is found.
+    search('a planted copy', (await fse.readFile([...owned.keys()][0]!)).toString());
+    expect(hits.length).to.be.greaterThan(0);
+    hits.length = 0;
+    const walk = async (dir: string): Promise<string[]> => {
+      const out: string[] = [];
+      for (const e of await fse.readdir(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) out.push(...(await walk(p)));
+        else if (e.isFile()) out.push(p);
+      }
+      return out;
+    };
+    const files = [...(await walk(env.base)), ...(await walk(env.pebble.dir))];
+    for (const f of files) {
+      const bytes = await fse.readFile(f);
+      search(f, bytes.toString('latin1'));
+      search(f, bytes.toString('hex'));
+    }
+    for (const e of events) search('a log event', JSON.stringify(e));
+    for (const b of env.proxy.bodies) search('a request body', b);
+    expect(hits).to.deep.equal([]);
+    console.log(
+      `      acme key search: ${owned.size} key files, ${files.length} files, ${events.length} log events, ` +
+        `${env.proxy.bodies.length} request bodies and payloads; 0 places hold a key outside its file`,
+    );
   });
 });

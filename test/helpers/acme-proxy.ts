@@ -34,6 +34,10 @@ export class AcmeProxy {
   readonly ariAsked: string[] = [];
   ari: AriAnswer | null = null;
   rejectReplaces = false;
+  /** Answers the next request whose path starts with `path` with this problem instead of pebble. */
+  problemOnce: { path: string; status: number; type: string; retryAfter?: number } | null = null;
+  /** badNonce answers pebble gave (PEBBLE_WFE_NONCEREJECT). */
+  badNonces = 0;
   onRequest: ((path: string, payload: Record<string, unknown> | null) => Promise<void> | void) | null = null;
   private server!: https.Server;
   port = 0;
@@ -102,6 +106,16 @@ export class AcmeProxy {
         return;
       }
     }
+    const p = this.problemOnce;
+    if (p && url.startsWith(p.path)) {
+      this.problemOnce = null;
+      res.writeHead(p.status, {
+        'content-type': 'application/problem+json',
+        ...(p.retryAfter !== undefined && { 'retry-after': String(p.retryAfter) }),
+      });
+      res.end(JSON.stringify({ type: `urn:ietf:params:acme:error:${p.type}`, detail: `${p.type} (test proxy)` }));
+      return;
+    }
     await this.onRequest?.(url, payload);
     const up = https.request(
       {
@@ -117,6 +131,7 @@ export class AcmeProxy {
         ur.on('data', (d: Buffer) => parts.push(d));
         ur.on('end', () => {
           let out = Buffer.concat(parts);
+          if (ur.statusCode === 400 && out.includes('badNonce')) this.badNonces++;
           if (this.ari && url === '/dir') {
             const d = JSON.parse(out.toString('utf8')) as Record<string, unknown>;
             d.renewalInfo = `https://127.0.0.1:${this.port}/renewal-info`;

@@ -1,0 +1,206 @@
+/**
+ * What an ACME CA does to a client, against the real pebble: external account binding, refused
+ * nonces, an outage in the middle of an order, a challenge that cannot succeed, a rate limit with
+ * Retry-After, and a trial activation whose TLS check is served the new certificate. Each failure
+ * must leave the active generation as it was and nothing staged. The rate limit is played by
+ * test/helpers/acme-proxy.ts (pebble 2.4 has none); everything else is pebble's own behaviour.
+ */
+import { expect } from 'chai';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import fse from 'fs-extra';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { ErrorCodes } from '../../src/index.js';
+import { captureLog } from '../helpers/fake-clock.js';
+import { expectCode } from '../helpers/expect-code.js';
+import { pebbleAvailable } from '../helpers/pebble.js';
+import { freePort, until } from '../helpers/proc.js';
+import { listenLoopback } from '../helpers/servers.js';
+import { AcmeEnv } from './acme-env.js';
+
+/** Nothing staged, no work directory left: the store holds only what the contract names. */
+async function expectNoLeftovers(dir: string): Promise<void> {
+  expect((await fse.readdir(dir)).filter((e) => e.startsWith('.provision-') || e.includes('.tmp-'))).to.deep.equal([]);
+  const generations = await fse.readdir(path.join(dir, 'generations')).catch(() => [] as string[]);
+  expect(generations.filter((e) => e.startsWith('.'))).to.deep.equal([]);
+}
+
+describe('acme: robustness against pebble', function () {
+  this.timeout(60_000);
+  const { events, log } = captureLog();
+  const retries = (code: string): number => events.filter((e) => e.event === 'retry' && e.code === code).length;
+  before(function () {
+    if (!pebbleAvailable()) this.skip();
+  });
+
+  describe('one pebble', () => {
+    let env: AcmeEnv;
+    before(async () => {
+      env = await AcmeEnv.start();
+    });
+    after(async () => env?.stop());
+
+    it('a challenge that cannot succeed: CERTSWAP_ACME_CHALLENGE_FAILED with the server detail, nothing staged', async () => {
+      // Our listener on another port than the one pebble validates against: pebble finds nobody.
+      const { m, dir } = env.manager(log, { http: { port: await freePort(), address: '127.0.0.1' } });
+      await m.start();
+      const err = await expectCode(m.ensureCertificate('device'), ErrorCodes.ACME_CHALLENGE_FAILED, /http-01 for/);
+      expect(err.message, 'the problem pebble reported').to.match(/connection|refused|connect/i);
+      expect((await m.store('device').status()).generations).to.deep.equal([]);
+      await expectNoLeftovers(dir);
+    });
+
+    it('pebble stopped mid-order: the agent backs off and retries, generation 1 stays, then rotates', async () => {
+      const { m, dir } = env.manager(log);
+      await m.start();
+      await m.ensureCertificate('device');
+      const store = m.store('device');
+      let stopped = false;
+      env.proxy.onRequest = async (url) => {
+        if (!stopped && url.startsWith('/finalize-order')) {
+          stopped = true;
+          await env.pebble.stopPebble();
+        }
+      };
+      const before = retries(ErrorCodes.CA_UNAVAILABLE);
+      const running = m.run();
+      m.renewAll();
+      try {
+        await until('three failed attempts, each retried', () => retries(ErrorCodes.CA_UNAVAILABLE) >= before + 3);
+        // The active generation is unchanged, and it is the only one.
+        expect((await store.status()).generations.map((g) => [g.id, g.active])).to.deep.equal([[1, true]]);
+        await expectNoLeftovers(dir);
+      } finally {
+        env.proxy.onRequest = null;
+        // A new pebble: it has forgotten the account, which the agent then creates again.
+        await env.pebble.startPebble();
+      }
+      try {
+        await until('the agent to rotate once pebble is back', async () => (await store.status()).current === 2);
+      } finally {
+        await m.stop();
+        await running;
+      }
+      expect(stopped).to.equal(true);
+      await expectNoLeftovers(dir);
+      console.log(
+        `      acme: pebble down mid-order, ${retries(ErrorCodes.CA_UNAVAILABLE) - before} failed attempts, then generation 2`,
+      );
+    });
+
+    it('rateLimited with Retry-After: CERTSWAP_ACME_RATE_LIMITED, and the agent waits that long', async () => {
+      const { m } = env.manager(log);
+      await m.start();
+      await m.ensureCertificate('device');
+      env.proxy.problemOnce = { path: '/order-plz', status: 429, type: 'rateLimited', retryAfter: 2 };
+      const t0 = Date.now();
+      const err = (await expectCode(
+        m.ensureCertificate('device', { force: true }),
+        ErrorCodes.ACME_RATE_LIMITED,
+        /rateLimited/,
+      )) as Error & { code: string; retryAt?: string };
+      expect(Date.parse(err.retryAt!)).to.be.within(t0 + 1000, Date.now() + 2000);
+      // Through the loop: the retry is planned no sooner than the server's Retry-After.
+      env.proxy.problemOnce = { path: '/order-plz', status: 429, type: 'rateLimited', retryAfter: 2 };
+      const running = m.run();
+      try {
+        m.renewAll();
+        await until('a rate-limited retry', () => events.some((e) => e.event === 'retry' && e.code === err.code));
+        const retry = events.find((e) => e.event === 'retry' && e.code === err.code)!;
+        expect(retry.retryInMs as number).to.be.greaterThan(1000);
+        await until('the renewal after the wait', async () => (await m.store('device').status()).current === 2);
+      } finally {
+        await m.stop();
+        await running;
+      }
+    });
+
+    it('a trial activation whose TLS check is served the new certificate, then committed', async () => {
+      const root = path.join(env.base, `root-${Date.now()}.pem`);
+      await fse.writeFile(root, await env.pebble.root());
+      const served: string[] = [];
+      let storeDir = '';
+      // The consumer: a TLS server that loads current/ at every connection, as one that reloads would.
+      const server = net.createServer((raw) => {
+        const current = path.join(storeDir, 'current');
+        const s = new tls.TLSSocket(raw, {
+          isServer: true,
+          secureContext: tls.createSecureContext({
+            cert: fse.readFileSync(path.join(current, 'cert.pem')),
+            key: fse.readFileSync(path.join(current, 'key.pem')),
+          }),
+        });
+        s.on('secure', () => {
+          served.push(new X509Certificate(fse.readFileSync(path.join(current, 'cert.pem'))).fingerprint256);
+          s.end('ok\n');
+        });
+        s.on('error', () => s.destroy());
+      });
+      const port = await listenLoopback(server);
+      try {
+        const { m, dir } = env.manager(
+          log,
+          {},
+          { check: { tls: { host: '127.0.0.1', port, ca: root }, timeout: '5s' } },
+        );
+        storeDir = dir;
+        await m.start();
+        await m.ensureCertificate('device');
+        await m.ensureCertificate('device', { force: true });
+        const st = await m.store('device').status();
+        expect(st.current).to.equal(2);
+        expect(st.trial).to.equal(null);
+        const g2 = st.generations.find((g) => g.id === 2)!;
+        expect(served.at(-1), 'the check was served generation 2').to.equal(g2.fingerprint);
+        expect(served).to.include(st.generations.find((g) => g.id === 1)!.fingerprint);
+      } finally {
+        server.close();
+      }
+    });
+  });
+
+  describe('external account binding', () => {
+    let env: AcmeEnv;
+    const key = randomBytes(32).toString('base64url');
+    before(async () => {
+      env = await AcmeEnv.start({ eab: { 'kid-1': key } });
+      await fse.writeFile(path.join(env.base, 'eab.key'), `${key}\n`, { mode: 0o600 });
+      await fse.writeFile(path.join(env.base, 'wrong.key'), `${randomBytes(32).toString('base64url')}\n`, {
+        mode: 0o600,
+      });
+    });
+    after(async () => env?.stop());
+
+    it('is required: without it, or with a wrong key, CERTSWAP_CA_REFUSED; with the right key, enrols', async () => {
+      const none = env.manager(log);
+      await none.m.start();
+      await expectCode(none.m.ensureCertificate('device'), ErrorCodes.CA_REFUSED, /external account binding/);
+      const wrong = env.manager(log, { eab: { kid: 'kid-1', hmacKeyFile: 'wrong.key' } });
+      await wrong.m.start();
+      await expectCode(wrong.m.ensureCertificate('device'), ErrorCodes.CA_REFUSED, /newAccount: HTTP 4\d\d/);
+      expect((await wrong.m.store('device').status()).generations).to.deep.equal([]);
+      const right = env.manager(log, { eab: { kid: 'kid-1', hmacKeyFile: 'eab.key' } });
+      await right.m.start();
+      expect((await right.m.ensureCertificate('device')).renewed?.generation).to.equal(1);
+    });
+  });
+
+  describe('PEBBLE_WFE_NONCEREJECT=50', () => {
+    let env: AcmeEnv;
+    before(async () => {
+      env = await AcmeEnv.start({ nonceReject: 50 });
+    });
+    after(async () => env?.stop());
+
+    it('half the nonces refused with badNonce: enrolment and renewal still succeed', async () => {
+      const { m } = env.manager(log);
+      await m.start();
+      await m.ensureCertificate('device');
+      await m.ensureCertificate('device', { force: true });
+      expect((await m.store('device').status()).current).to.equal(2);
+      expect(env.proxy.badNonces, 'pebble refused nonces').to.be.greaterThan(3);
+      console.log(`      acme: ${env.proxy.badNonces} badNonce answers retried`);
+    });
+  });
+});
