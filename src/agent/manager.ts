@@ -17,7 +17,7 @@ import type { AgentConfig, CertificateConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import { createProvisioner } from './provisioners/create.js';
 import type { Provisioner } from './provisioners/provisioner.js';
-import { checkDue, phaseSeed, windowTime, type RenewReason } from './due.js';
+import { checkDue, dueTime, phaseSeed, type DueTime, type RenewReason } from './due.js';
 import { RenewalTimer, type NextRenewal } from './renewal-timer.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
@@ -42,6 +42,13 @@ interface Managed {
   timer: RenewalTimer;
   /** The active certificate as last seen: its expiry bounds the retry waits and orders the loop. */
   active?: Pick<CertInfo, 'notBefore' | 'notAfter'>;
+  /** When it falls due, and whether the CA (ARI) or the local window says so. */
+  due?: DueTime;
+}
+
+/** When the loop must look again: the due time, or sooner when the CA is to be asked again (ARI). */
+function wakeAt(due: DueTime): Date {
+  return due.recheckAt && due.recheckAt < due.at ? due.recheckAt : due.at;
 }
 
 export interface ManagerOptions {
@@ -136,12 +143,13 @@ export class CertificateManager {
         `${c.name}: rolled back a trial left pending`,
       );
     }
-    const d = await checkDue(m.store, c, this.clock.now(), force);
+    const dueOpts = { log: this.log, random: this.random };
+    const d = await checkDue(m.store, c, this.clock.now(), force, dueOpts);
     // Forgotten when nothing valid is active: a retry then uses plain backoff, never herd waits
     // bounded by the expiry of a certificate that no longer counts.
     m.active = d.info;
-    if (d.reason === null)
-      return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: windowTime(c, d.info!) };
+    m.due = d.due;
+    if (d.reason === null) return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: d.due!.at };
     this.log.info(
       { event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null },
       `renewing ${c.name}: ${d.reason}`,
@@ -199,6 +207,7 @@ export class CertificateManager {
     const pruned = await m.store.prune(c.keep);
     const info = pair.info;
     m.active = info;
+    m.due = await dueTime(c, info, async () => Buffer.from(pair.certPem), this.clock.now(), dueOpts);
     this.log.info(
       {
         event: 'rotated',
@@ -215,7 +224,7 @@ export class CertificateManager {
       name: c.name,
       renewed: { generation, reason: d.reason, fingerprint: info.fingerprint, notAfter: info.notAfter },
       generation,
-      nextRenewal: windowTime(c, info),
+      nextRenewal: m.due.at,
     };
   }
 
@@ -261,6 +270,7 @@ export class CertificateManager {
         try {
           await this.ensureCertificate(name, { force });
           const plan = m.timer.succeeded(m.active!);
+          if (m.due) Object.assign(plan, { at: wakeAt(m.due), why: m.due.why });
           next.set(name, plan.at.getTime());
           this.logNext(name, plan, {});
         } catch (err) {
@@ -296,7 +306,7 @@ export class CertificateManager {
       { event, cert: name, nextRenewal: at, why: plan.why, ...extra },
       plan.why === 'retry backoff'
         ? `retrying ${name} in ${((plan.at.getTime() - this.clock.now().getTime()) / 1000).toFixed(1)} s (${at})`
-        : `next renewal of ${name}: ${at} (window)`,
+        : `next renewal of ${name}: ${at} (${plan.why})`,
     );
   }
 

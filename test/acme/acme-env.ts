@@ -9,7 +9,7 @@ import { CertificateManager } from '../../src/agent/manager.js';
 import { parseConfig } from '../../src/agent/config.js';
 import type { Log } from '../../src/store/context.js';
 import { AcmeProxy } from '../helpers/acme-proxy.js';
-import { Pebble, type PebbleOptions } from '../helpers/pebble.js';
+import { Pebble, pebbleAvailable, type PebbleOptions } from '../helpers/pebble.js';
 import { freePort } from '../helpers/proc.js';
 import { runTempDir } from '../helpers/tmp.js';
 
@@ -86,4 +86,18 @@ export class AcmeEnv {
   gen(dir: string, n: number, file: string): Promise<Buffer> {
     return fse.readFile(path.join(dir, 'generations', `${n}`, file));
   }
+}
+
+/**
+ * An AcmeEnv for the enclosing mocha suite: started before its tests (the suite is skipped without
+ * pebble, except under CI=true, where that fails), stopped after them.
+ */
+export function withAcmeEnv(opts: PebbleOptions = {}): () => AcmeEnv {
+  let env: AcmeEnv | undefined;
+  before(async function () {
+    if (!pebbleAvailable()) this.skip();
+    env = await AcmeEnv.start(opts);
+  });
+  after(async () => env?.stop());
+  return () => env!;
 }

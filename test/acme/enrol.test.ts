@@ -13,10 +13,9 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { captureLog } from '../helpers/fake-clock.js';
-import { pebbleAvailable } from '../helpers/pebble.js';
 import { tempDir } from '../helpers/tmp.js';
 import { closeServer, listenLoopback } from '../helpers/servers.js';
-import { AcmeEnv, NAMES } from './acme-env.js';
+import { NAMES, withAcmeEnv } from './acme-env.js';
 
 /** Whether something accepts connections on 127.0.0.1:port. */
 function listening(port: number): Promise<boolean> {
@@ -32,31 +31,25 @@ function listening(port: number): Promise<boolean> {
 
 describe('acme: enrolment and renewal against pebble', function () {
   this.timeout(60_000);
-  let env: AcmeEnv;
+  const env = withAcmeEnv();
   const { events, log } = captureLog();
-
-  before(async function () {
-    if (!pebbleAvailable()) this.skip();
-    env = await AcmeEnv.start();
-  });
-  after(async () => env?.stop());
 
   /** Generation n of `dir`: issued by pebble's intermediate, for our key and names, chain stored. */
   async function expectIssued(dir: string, n: number): Promise<X509Certificate> {
-    const chain = (await env.gen(dir, n, 'cert.pem')).toString();
+    const chain = (await env().gen(dir, n, 'cert.pem')).toString();
     const certs = chain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!;
     expect(certs, 'leaf and intermediate').to.have.length(2);
     const leaf = new X509Certificate(certs[0]!);
-    const intermediate = new X509Certificate(await env.pebble.intermediate());
+    const intermediate = new X509Certificate(await env().pebble.intermediate());
     expect(new X509Certificate(certs[1]!).fingerprint256).to.equal(intermediate.fingerprint256);
     expect(leaf.checkIssued(intermediate) && leaf.verify(intermediate.publicKey)).to.equal(true);
-    expect(leaf.checkPrivateKey(createPrivateKey(await env.gen(dir, n, 'key.pem')))).to.equal(true);
+    expect(leaf.checkPrivateKey(createPrivateKey(await env().gen(dir, n, 'key.pem')))).to.equal(true);
     expect(leaf.subjectAltName?.split(', ').sort()).to.deep.equal(
       ['DNS:device.example.test', 'DNS:device-alt.example.test', 'IP Address:127.0.0.1'].sort(),
     );
     // openssl agrees: the stored chain leads to pebble's root.
     const root = path.join(await tempDir(), 'root.pem');
-    await fse.writeFile(root, await env.pebble.root());
+    await fse.writeFile(root, await env().pebble.root());
     const file = path.join(dir, 'generations', `${n}`, 'cert.pem');
     const v = spawnSync('openssl', ['verify', '-CAfile', root, '-untrusted', file, file], { encoding: 'utf8' });
     expect(v.status, v.stderr).to.equal(0);
@@ -64,7 +57,7 @@ describe('acme: enrolment and renewal against pebble', function () {
   }
 
   it('http-01 standalone: enrols, keeps the account in .acme/ (0700, key 0600), closes its listener', async () => {
-    const { m, dir } = env.manager(log);
+    const { m, dir } = env().manager(log);
     await m.start();
     const r = await m.ensureCertificate('device');
     expect(r.renewed?.generation).to.equal(1);
@@ -73,27 +66,27 @@ describe('acme: enrolment and renewal against pebble', function () {
     expect((await fse.lstat(acme)).mode & 0o7777).to.equal(0o700);
     expect((await fse.lstat(path.join(acme, 'account-key.pem'))).mode & 0o7777).to.equal(0o600);
     expect(await fse.readdir(acme)).to.deep.equal(['account-key.pem']);
-    expect(await listening(env.httpPort), 'the http-01 listener is closed').to.equal(false);
+    expect(await listening(env().httpPort), 'the http-01 listener is closed').to.equal(false);
     expect((await fse.readdir(dir)).filter((e) => e.startsWith('.provision-'))).to.deep.equal([]);
   });
 
   it('renews with a new key, then with reuseKey keeps it; the account is reused', async () => {
-    const { m, dir } = env.manager(log, { reuseKey: true });
+    const { m, dir } = env().manager(log, { reuseKey: true });
     await m.start();
     await m.ensureCertificate('device');
     const account = await fse.readFile(path.join(dir, '.acme', 'account-key.pem'));
     await m.ensureCertificate('device', { force: true });
     const [c1, c2] = [await expectIssued(dir, 1), await expectIssued(dir, 2)];
     expect(c2.serialNumber).to.not.equal(c1.serialNumber);
-    expect((await env.gen(dir, 2, 'key.pem')).equals(await env.gen(dir, 1, 'key.pem'))).to.equal(true);
+    expect((await env().gen(dir, 2, 'key.pem')).equals(await env().gen(dir, 1, 'key.pem'))).to.equal(true);
     expect((await fse.readFile(path.join(dir, '.acme', 'account-key.pem'))).equals(account)).to.equal(true);
 
-    const fresh = env.manager(log);
+    const fresh = env().manager(log);
     await fresh.m.start();
     await fresh.m.ensureCertificate('device');
     await fresh.m.ensureCertificate('device', { force: true });
     await expectIssued(fresh.dir, 2);
-    expect((await env.gen(fresh.dir, 2, 'key.pem')).equals(await env.gen(fresh.dir, 1, 'key.pem'))).to.equal(false);
+    expect((await env().gen(fresh.dir, 2, 'key.pem')).equals(await env().gen(fresh.dir, 1, 'key.pem'))).to.equal(false);
   });
 
   it('http-01 webroot: the token is served by a web server from the webroot, and removed afterwards', async () => {
@@ -110,9 +103,9 @@ describe('acme: enrolment and renewal against pebble', function () {
         () => res.writeHead(404).end(),
       );
     });
-    await listenLoopback(web, env.httpPort);
+    await listenLoopback(web, env().httpPort);
     try {
-      const { m, dir } = env.manager(log, { http: { webroot } });
+      const { m, dir } = env().manager(log, { http: { webroot } });
       await m.start();
       await m.ensureCertificate('device');
       await expectIssued(dir, 1);
@@ -125,16 +118,16 @@ describe('acme: enrolment and renewal against pebble', function () {
   });
 
   it('tls-alpn-01: enrols through a standalone acme-tls/1 listener, closed afterwards', async () => {
-    const { m, dir } = env.manager(log, { challenge: 'tls-alpn-01' });
+    const { m, dir } = env().manager(log, { challenge: 'tls-alpn-01' });
     await m.start();
     await m.ensureCertificate('device');
     await expectIssued(dir, 1);
-    expect(await listening(env.tlsPort)).to.equal(false);
+    expect(await listening(env().tlsPort)).to.equal(false);
   });
 
   it('dns-01: the hook sets each TXT record through challtestsrv and clears it afterwards', async () => {
-    const hook = await env.pebble.dnsHook();
-    const { m, dir } = env.manager(
+    const hook = await env().pebble.dnsHook();
+    const { m, dir } = env().manager(
       log,
       { challenge: 'dns-01', dns: { hook: hook.argv, wait: '0s' } },
       // dns-01 cannot validate an IP address (RFC 8738 §7): DNS names only.
@@ -142,7 +135,7 @@ describe('acme: enrolment and renewal against pebble', function () {
     );
     await m.start();
     await m.ensureCertificate('device');
-    const leaf = new X509Certificate(await env.gen(dir, 1, 'cert.pem'));
+    const leaf = new X509Certificate(await env().gen(dir, 1, 'cert.pem'));
     expect(leaf.subjectAltName).to.equal('DNS:device.example.test, DNS:device-alt.example.test');
     const calls = (await fse.readFile(hook.calls, 'utf8')).trim().split('\n').sort();
     expect(calls).to.deep.equal(
@@ -154,7 +147,7 @@ describe('acme: enrolment and renewal against pebble', function () {
       ].sort(),
     );
     const dns = new Resolver();
-    dns.setServers([`127.0.0.1:${env.pebble.dnsPort}`]);
+    dns.setServers([`127.0.0.1:${env().pebble.dnsPort}`]);
     for (const name of NAMES.slice(0, 2)) {
       expect(await dns.resolveTxt(`_acme-challenge.${name}`).catch(() => [])).to.deep.equal([]);
     }
@@ -162,14 +155,14 @@ describe('acme: enrolment and renewal against pebble', function () {
 
   it('finds every private key made only in its own file: generations/<n>/key.pem, the account key in .acme/', async () => {
     const owned = new Map<string, string>();
-    for (const dir of env.stores) {
+    for (const dir of env().stores) {
       const gens = await fse.readdir(path.join(dir, 'generations')).catch(() => [] as string[]);
       for (const n of gens) owned.set(path.join(dir, 'generations', n, 'key.pem'), 'generation');
       const account = path.join(dir, '.acme', 'account-key.pem');
       if (await fse.pathExists(account)) owned.set(account, 'account');
     }
     expect([...owned.values()].filter((v) => v === 'account').length).to.be.greaterThanOrEqual(5);
-    // Each key as its PEM lines, and its private scalar raw, in hex and as a JWK carries it. A key
+    // Each key as its PEM, and its private scalar raw, in hex, base64 and as a JWK carries it. A key
     // kept by reuseKey is in two generations' key.pem: both are its own files.
     const needles = new Map<string, Set<string>>();
     const add = (needle: string, file: string): void => {
@@ -177,7 +170,10 @@ describe('acme: enrolment and renewal against pebble', function () {
     };
     for (const file of owned.keys()) {
       const pem = (await fse.readFile(file)).toString();
-      for (const line of pem.split('\n')) if (line.length >= 40 && !line.startsWith('-----')) add(line, file);
+      // Not every PEM line: the last ones carry the public key, which the certificate holds too.
+      const body = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
+      add(body[0]!, file);
+      add(body.join(''), file);
       const d = (createPrivateKey(pem).export({ format: 'jwk' }) as { d: string }).d;
       const raw = Buffer.from(d, 'base64url');
       for (const form of [d, raw.toString('hex'), raw.toString('latin1'), raw.toString('base64')]) add(form, file);
@@ -201,18 +197,18 @@ describe('acme: enrolment and renewal against pebble', function () {
       }
       return out;
     };
-    const files = [...(await walk(env.base)), ...(await walk(env.pebble.dir))];
+    const files = [...(await walk(env().base)), ...(await walk(env().pebble.dir))];
     for (const f of files) {
       const bytes = await fse.readFile(f);
       search(f, bytes.toString('latin1'));
       search(f, bytes.toString('hex'));
     }
     for (const e of events) search('a log event', JSON.stringify(e));
-    for (const b of env.proxy.bodies) search('a request body', b);
+    for (const b of env().proxy.bodies) search('a request body', b);
     expect(hits).to.deep.equal([]);
     console.log(
       `      acme key search: ${owned.size} key files, ${files.length} files, ${events.length} log events, ` +
-        `${env.proxy.bodies.length} request bodies and payloads; 0 places hold a key outside its file`,
+        `${env().proxy.bodies.length} request bodies and payloads; 0 places hold a key outside its file`,
     );
   });
 });

@@ -14,10 +14,9 @@ import tls from 'node:tls';
 import { ErrorCodes } from '../../src/index.js';
 import { captureLog } from '../helpers/fake-clock.js';
 import { expectCode } from '../helpers/expect-code.js';
-import { pebbleAvailable } from '../helpers/pebble.js';
 import { freePort, until } from '../helpers/proc.js';
 import { listenLoopback } from '../helpers/servers.js';
-import { AcmeEnv } from './acme-env.js';
+import { withAcmeEnv } from './acme-env.js';
 
 /** Nothing staged, no work directory left: the store holds only what the contract names. */
 async function expectNoLeftovers(dir: string): Promise<void> {
@@ -30,20 +29,13 @@ describe('acme: robustness against pebble', function () {
   this.timeout(60_000);
   const { events, log } = captureLog();
   const retries = (code: string): number => events.filter((e) => e.event === 'retry' && e.code === code).length;
-  before(function () {
-    if (!pebbleAvailable()) this.skip();
-  });
 
   describe('one pebble', () => {
-    let env: AcmeEnv;
-    before(async () => {
-      env = await AcmeEnv.start();
-    });
-    after(async () => env?.stop());
+    const env = withAcmeEnv();
 
     it('a challenge that cannot succeed: CERTSWAP_ACME_CHALLENGE_FAILED with the server detail, nothing staged', async () => {
       // Our listener on another port than the one pebble validates against: pebble finds nobody.
-      const { m, dir } = env.manager(log, { http: { port: await freePort(), address: '127.0.0.1' } });
+      const { m, dir } = env().manager(log, { http: { port: await freePort(), address: '127.0.0.1' } });
       await m.start();
       const err = await expectCode(m.ensureCertificate('device'), ErrorCodes.ACME_CHALLENGE_FAILED, /http-01 for/);
       expect(err.message, 'the problem pebble reported').to.match(/connection|refused|connect/i);
@@ -52,15 +44,15 @@ describe('acme: robustness against pebble', function () {
     });
 
     it('pebble stopped mid-order: the agent backs off and retries, generation 1 stays, then rotates', async () => {
-      const { m, dir } = env.manager(log);
+      const { m, dir } = env().manager(log);
       await m.start();
       await m.ensureCertificate('device');
       const store = m.store('device');
       let stopped = false;
-      env.proxy.onRequest = async (url) => {
+      env().proxy.onRequest = async (url) => {
         if (!stopped && url.startsWith('/finalize-order')) {
           stopped = true;
-          await env.pebble.stopPebble();
+          await env().pebble.stopPebble();
         }
       };
       const before = retries(ErrorCodes.CA_UNAVAILABLE);
@@ -72,9 +64,9 @@ describe('acme: robustness against pebble', function () {
         expect((await store.status()).generations.map((g) => [g.id, g.active])).to.deep.equal([[1, true]]);
         await expectNoLeftovers(dir);
       } finally {
-        env.proxy.onRequest = null;
+        env().proxy.onRequest = null;
         // A new pebble: it has forgotten the account, which the agent then creates again.
-        await env.pebble.startPebble();
+        await env().pebble.startPebble();
       }
       try {
         await until('the agent to rotate once pebble is back', async () => (await store.status()).current === 2);
@@ -90,10 +82,10 @@ describe('acme: robustness against pebble', function () {
     });
 
     it('rateLimited with Retry-After: CERTSWAP_ACME_RATE_LIMITED, and the agent waits that long', async () => {
-      const { m } = env.manager(log);
+      const { m } = env().manager(log);
       await m.start();
       await m.ensureCertificate('device');
-      env.proxy.problemOnce = { path: '/order-plz', status: 429, type: 'rateLimited', retryAfter: 2 };
+      env().proxy.problemOnce = { path: '/order-plz', status: 429, type: 'rateLimited', retryAfter: 2 };
       const t0 = Date.now();
       const err = (await expectCode(
         m.ensureCertificate('device', { force: true }),
@@ -102,7 +94,7 @@ describe('acme: robustness against pebble', function () {
       )) as Error & { code: string; retryAt?: string };
       expect(Date.parse(err.retryAt!)).to.be.within(t0 + 1000, Date.now() + 2000);
       // Through the loop: the retry is planned no sooner than the server's Retry-After.
-      env.proxy.problemOnce = { path: '/order-plz', status: 429, type: 'rateLimited', retryAfter: 2 };
+      env().proxy.problemOnce = { path: '/order-plz', status: 429, type: 'rateLimited', retryAfter: 2 };
       const running = m.run();
       try {
         m.renewAll();
@@ -117,8 +109,8 @@ describe('acme: robustness against pebble', function () {
     });
 
     it('a trial activation whose TLS check is served the new certificate, then committed', async () => {
-      const root = path.join(env.base, `root-${Date.now()}.pem`);
-      await fse.writeFile(root, await env.pebble.root());
+      const root = path.join(env().base, `root-${Date.now()}.pem`);
+      await fse.writeFile(root, await env().pebble.root());
       const served: string[] = [];
       let storeDir = '';
       // The consumer: a TLS server that loads current/ at every connection, as one that reloads would.
@@ -139,7 +131,7 @@ describe('acme: robustness against pebble', function () {
       });
       const port = await listenLoopback(server);
       try {
-        const { m, dir } = env.manager(
+        const { m, dir } = env().manager(
           log,
           {},
           { check: { tls: { host: '127.0.0.1', port, ca: root }, timeout: '5s' } },
@@ -161,46 +153,40 @@ describe('acme: robustness against pebble', function () {
   });
 
   describe('external account binding', () => {
-    let env: AcmeEnv;
     const key = randomBytes(32).toString('base64url');
+    const env = withAcmeEnv({ eab: { 'kid-1': key } });
     before(async () => {
-      env = await AcmeEnv.start({ eab: { 'kid-1': key } });
-      await fse.writeFile(path.join(env.base, 'eab.key'), `${key}\n`, { mode: 0o600 });
-      await fse.writeFile(path.join(env.base, 'wrong.key'), `${randomBytes(32).toString('base64url')}\n`, {
+      await fse.writeFile(path.join(env().base, 'eab.key'), `${key}\n`, { mode: 0o600 });
+      await fse.writeFile(path.join(env().base, 'wrong.key'), `${randomBytes(32).toString('base64url')}\n`, {
         mode: 0o600,
       });
     });
-    after(async () => env?.stop());
 
     it('is required: without it, or with a wrong key, CERTSWAP_CA_REFUSED; with the right key, enrols', async () => {
-      const none = env.manager(log);
+      const none = env().manager(log);
       await none.m.start();
       await expectCode(none.m.ensureCertificate('device'), ErrorCodes.CA_REFUSED, /external account binding/);
-      const wrong = env.manager(log, { eab: { kid: 'kid-1', hmacKeyFile: 'wrong.key' } });
+      const wrong = env().manager(log, { eab: { kid: 'kid-1', hmacKeyFile: 'wrong.key' } });
       await wrong.m.start();
       await expectCode(wrong.m.ensureCertificate('device'), ErrorCodes.CA_REFUSED, /newAccount: HTTP 4\d\d/);
       expect((await wrong.m.store('device').status()).generations).to.deep.equal([]);
-      const right = env.manager(log, { eab: { kid: 'kid-1', hmacKeyFile: 'eab.key' } });
+      const right = env().manager(log, { eab: { kid: 'kid-1', hmacKeyFile: 'eab.key' } });
       await right.m.start();
       expect((await right.m.ensureCertificate('device')).renewed?.generation).to.equal(1);
     });
   });
 
   describe('PEBBLE_WFE_NONCEREJECT=50', () => {
-    let env: AcmeEnv;
-    before(async () => {
-      env = await AcmeEnv.start({ nonceReject: 50 });
-    });
-    after(async () => env?.stop());
+    const env = withAcmeEnv({ nonceReject: 50 });
 
     it('half the nonces refused with badNonce: enrolment and renewal still succeed', async () => {
-      const { m } = env.manager(log);
+      const { m } = env().manager(log);
       await m.start();
       await m.ensureCertificate('device');
       await m.ensureCertificate('device', { force: true });
       expect((await m.store('device').status()).current).to.equal(2);
-      expect(env.proxy.badNonces, 'pebble refused nonces').to.be.greaterThan(3);
-      console.log(`      acme: ${env.proxy.badNonces} badNonce answers retried`);
+      expect(env().proxy.badNonces, 'pebble refused nonces').to.be.greaterThan(3);
+      console.log(`      acme: ${env().proxy.badNonces} badNonce answers retried`);
     });
   });
 });

@@ -3,9 +3,9 @@
  * see. Everything is passed through unchanged (the Host header too, so pebble's own URLs in its
  * answers name the proxy and the client keeps talking through it), except:
  *
- * - ARI (RFC 9773): pebble 2.4 has no renewalInfo. With `ari` set, the proxy adds `renewalInfo`
- *   to the directory and answers GET renewalInfo/<certID> itself with the window and Retry-After
- *   the test chose, recording each certID asked. With `rejectReplaces`, an order naming the
+ * - ARI (RFC 9773): pebble 2.4 has no renewalInfo. With `ariDirectory` set, the proxy adds
+ *   `renewalInfo` to the directory and answers GET renewalInfo/<certID> itself with the window and
+ *   Retry-After the test chose in `ari` (404 while it chose none), recording each certID asked. With `rejectReplaces`, an order naming the
  *   certificate it `replaces` is refused (400 malformed), as a server that does not accept the
  *   field would; pebble itself ignores the unknown field.
  * - Every request body is recorded (the JWS payloads decoded), for the search for private keys.
@@ -32,6 +32,9 @@ export class AcmeProxy {
   readonly orders: Array<Record<string, unknown>> = [];
   /** The certIDs renewalInfo was asked for. */
   readonly ariAsked: string[] = [];
+  /** Whether the directory offers renewalInfo. */
+  ariDirectory = false;
+  /** The answer to renewalInfo; 404 while null. */
   ari: AriAnswer | null = null;
   rejectReplaces = false;
   /** Answers the next request whose path starts with `path` with this problem instead of pebble. */
@@ -87,8 +90,12 @@ export class AcmeProxy {
         // Not a JWS: recorded as it is.
       }
     }
-    if (this.ari && url.startsWith('/renewal-info/') && req.method === 'GET') {
+    if (this.ariDirectory && url.startsWith('/renewal-info/') && req.method === 'GET') {
       this.ariAsked.push(url.slice('/renewal-info/'.length));
+      if (!this.ari) {
+        res.writeHead(404).end();
+        return;
+      }
       res.writeHead(200, {
         'content-type': 'application/json',
         ...(this.ari.retryAfter !== undefined && { 'retry-after': String(this.ari.retryAfter) }),
@@ -132,7 +139,7 @@ export class AcmeProxy {
         ur.on('end', () => {
           let out = Buffer.concat(parts);
           if (ur.statusCode === 400 && out.includes('badNonce')) this.badNonces++;
-          if (this.ari && url === '/dir') {
+          if (this.ariDirectory && url === '/dir') {
             const d = JSON.parse(out.toString('utf8')) as Record<string, unknown>;
             d.renewalInfo = `https://127.0.0.1:${this.port}/renewal-info`;
             out = Buffer.from(JSON.stringify(d));

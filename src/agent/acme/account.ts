@@ -25,7 +25,7 @@ import { checkLayoutDir, checkLayoutFile } from '../../store/store-path.js';
 import type { AcmeTransport, Directory } from './transport.js';
 import { answerError, problemOf } from './problem.js';
 
-/** `<store>/.acme`, created (0700, durably) when missing, checked when present. */
+/** `<store>/.acme`, created (0700, durably) when missing and `create`, checked when present; null when absent. */
 export async function acmeDir(storeDir: string, create: boolean): Promise<string | null> {
   const dir = path.join(storeDir, ACME_DIR);
   let st: Stats;
@@ -39,8 +39,10 @@ export async function acmeDir(storeDir: string, create: boolean): Promise<string
     st = await fsOps.lstat(dir);
   }
   checkLayoutDir(st, dir);
-  // A temporary file of an interrupted replace holds nothing the key file does not.
-  for (const name of await fsOps.readdir(dir)) if (isTempEntry(name)) await removeTree(path.join(dir, name));
+  // A temporary file of an interrupted replace holds nothing the key file does not; only a
+  // writer removes it (a read-only look at the store changes nothing).
+  if (create)
+    for (const name of await fsOps.readdir(dir)) if (isTempEntry(name)) await removeTree(path.join(dir, name));
   return dir;
 }
 

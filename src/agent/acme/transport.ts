@@ -44,8 +44,8 @@ export interface TransportOptions {
   directory: string;
   /** PEM the server's TLS certificate must chain to; the system roots when absent. */
   directoryCa?: Buffer;
-  /** The PEM private key that signs requests (the account key, or a certificate's key to revoke). */
-  signingKey: Buffer;
+  /** The PEM key that signs requests (the account key, or a certificate's key to revoke); none for GETs. */
+  signingKey?: Buffer;
   eab?: { kid: string; hmacKey: string };
   timeoutMs?: number;
 }
@@ -99,7 +99,7 @@ export class AcmeTransport {
     const lib = await loadAcme();
     const client = new lib.Client({
       directoryUrl: o.directory,
-      accountKey: o.signingKey,
+      accountKey: o.signingKey ?? Buffer.alloc(0),
       ...(o.eab && { externalAccountBinding: { kid: o.eab.kid, hmacKey: o.eab.hmacKey } }),
     });
     const http = (client as unknown as { http: HttpClientInternals }).http;
@@ -123,7 +123,9 @@ export class AcmeTransport {
       }
     };
     // The key authorization's thumbprint (RFC 8555 §8.1), as acme-client computes it.
-    const keyAuth = await client.getChallengeKeyAuthorization({ type: 'http-01', token: '' } as never);
+    const keyAuth = o.signingKey
+      ? await client.getChallengeKeyAuthorization({ type: 'http-01', token: '' } as never)
+      : '.';
     return new AcmeTransport(http, keyAuth.slice(1));
   }
 

@@ -1,0 +1,88 @@
+/**
+ * ARI (RFC 9773) against the real pebble through test/helpers/acme-proxy.ts: Debian's pebble 2.4
+ * has no renewalInfo, so the proxy adds it to pebble's directory and answers it with the window
+ * the test chooses; every other request goes to pebble unchanged (pebble ignores `replaces`).
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { planRenewals } from '../../src/agent/plan.js';
+import { captureLog } from '../helpers/fake-clock.js';
+import { withAcmeEnv } from './acme-env.js';
+
+const HOUR = 3_600_000;
+
+/** The RFC 9773 §4.1 identifier, computed with openssl: base64url(AKI keyid) "." base64url(serial DER). */
+function opensslCertId(certFile: string): string {
+  const text = spawnSync('openssl', ['x509', '-in', certFile, '-noout', '-ext', 'authorityKeyIdentifier', '-serial'], {
+    encoding: 'utf8',
+  }).stdout;
+  const aki = /keyid:([0-9A-F:]+)/i.exec(text)?.[1] ?? /Identifier:\s*\n\s*([0-9A-F:]+)/i.exec(text)![1]!;
+  let serial = Buffer.from(/serial=([0-9A-F]+)/i.exec(text)![1]!.padStart(2, '0'), 'hex');
+  if (serial[0]! & 0x80) serial = Buffer.concat([Buffer.from([0]), serial]);
+  return `${Buffer.from(aki.replaceAll(':', ''), 'hex').toString('base64url')}.${serial.toString('base64url')}`;
+}
+
+describe('acme: ARI (renewal information) through a proxy in front of pebble', function () {
+  this.timeout(60_000);
+  const env = withAcmeEnv();
+  const { events, log } = captureLog();
+  before(() => {
+    env().proxy.ariDirectory = true;
+  });
+  afterEach(() => {
+    env().proxy.ari = null;
+    env().proxy.rejectReplaces = false;
+  });
+
+  it('renews at a moment inside the CA window, not the local one; asks again only after Retry-After', async () => {
+    const { m, dir } = env().manager(log);
+    await m.start();
+    await m.ensureCertificate('device');
+    const now = Date.now();
+    env().proxy.ari = { start: new Date(now + 24 * HOUR), end: new Date(now + 48 * HOUR), retryAfter: 600 };
+    const r = await m.ensureCertificate('device');
+    expect(r.renewed).to.equal(null);
+    expect(r.nextRenewal.getTime()).to.be.within(now + 24 * HOUR, now + 48 * HOUR);
+    const certId = opensslCertId(path.join(dir, 'generations', '1', 'cert.pem'));
+    // Asked once after the enrolment (no answer yet), then with the window.
+    expect(env().proxy.ariAsked).to.deep.equal([certId, certId]);
+    // Pebble's certificates live five years: the local 70-90 % window is years away.
+    const [plan] = await planRenewals(m.config);
+    expect(plan).to.deep.include({ why: 'ari', due: false, nextRenewal: r.nextRenewal.toISOString() });
+    expect(env().proxy.ariAsked, 'the answer is kept until its Retry-After').to.have.length(2);
+    const later = await planRenewals(m.config, { now: new Date(now + 11 * 60_000) });
+    expect(env().proxy.ariAsked, 'asked again after Retry-After').to.have.length(3);
+    expect(later[0]!.nextRenewal, 'the same window keeps the same moment').to.equal(plan!.nextRenewal);
+  });
+
+  it('a window that has begun makes the renewal due, and the new order names the certificate it replaces', async () => {
+    const { m, dir } = env().manager(log);
+    await m.start();
+    await m.ensureCertificate('device');
+    const now = Date.now();
+    env().proxy.ari = { start: new Date(now - 2 * HOUR), end: new Date(now - HOUR) };
+    const orders = env().proxy.orders.length;
+    const r = await m.ensureCertificate('device');
+    expect(r.renewed?.reason).to.equal('renewal due');
+    expect(r.renewed?.generation).to.equal(2);
+    const sent = env().proxy.orders.slice(orders);
+    expect(sent).to.have.length(1);
+    expect(sent[0]!.replaces).to.equal(opensslCertId(path.join(dir, 'generations', '1', 'cert.pem')));
+    expect(events.some((e) => e.event === 'renew' && e.reason === 'renewal due')).to.equal(true);
+  });
+
+  it('a server that refuses `replaces` gets the order again without it', async () => {
+    const { m } = env().manager(log);
+    await m.start();
+    await m.ensureCertificate('device');
+    env().proxy.ari = { start: new Date(Date.now() - 2 * HOUR), end: new Date(Date.now() - HOUR) };
+    env().proxy.rejectReplaces = true;
+    const orders = env().proxy.orders.length;
+    const r = await m.ensureCertificate('device');
+    expect(r.renewed?.generation).to.equal(2);
+    const sent = env().proxy.orders.slice(orders);
+    expect(sent.map((o) => 'replaces' in o)).to.deep.equal([true, false]);
+    expect(events.some((e) => e.event === 'acme-replaces-refused')).to.equal(true);
+  });
+});
