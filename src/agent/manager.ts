@@ -21,6 +21,7 @@ import { checkDue, dueTime, phaseSeed, type DueTime, type RenewReason } from './
 import { RenewalTimer, type NextRenewal } from './renewal-timer.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
+import { isMarkedRevoked } from './acme/revoked.js';
 
 export type { RenewReason } from './due.js';
 
@@ -44,6 +45,8 @@ interface Managed {
   active?: Pick<CertInfo, 'notBefore' | 'notAfter'>;
   /** When it falls due, and whether the CA (ARI) or the local window says so. */
   due?: DueTime;
+  /** The active generation as last seen. */
+  generation?: number;
 }
 
 /** When the loop must look again: the due time, or sooner when the CA is to be asked again (ARI). */
@@ -149,6 +152,7 @@ export class CertificateManager {
     // bounded by the expiry of a certificate that no longer counts.
     m.active = d.info;
     m.due = d.due;
+    m.generation = d.generation;
     if (d.reason === null) return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: d.due!.at };
     this.log.info(
       { event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null },
@@ -207,6 +211,7 @@ export class CertificateManager {
     const pruned = await m.store.prune(c.keep);
     const info = pair.info;
     m.active = info;
+    m.generation = generation;
     m.due = await dueTime(c, info, async () => Buffer.from(pair.certPem), this.clock.now(), dueOpts);
     this.log.info(
       {
@@ -263,7 +268,9 @@ export class CertificateManager {
       for (const [name, m] of this.byExpiry()) {
         if (this.stopping) break;
         const asked = this.forced.delete(name);
-        if (!asked && (next.get(name) ?? 0) > this.clock.now().getTime()) continue;
+        // Not yet due, unless `certswap revoke --force` marked the active certificate since (looked
+        // at on every pass of the loop: at least hourly, and at once on SIGHUP).
+        if (!asked && (next.get(name) ?? 0) > this.clock.now().getTime() && !(await this.revoked(m))) continue;
         // A forced renewal that failed stays forced for its retries: the certificate may not be
         // due, but the operator (or SIGHUP) asked for a new one.
         const force = asked || this.forcedRetry.delete(name);
@@ -291,6 +298,10 @@ export class CertificateManager {
       if (this.forced.size === 0) await this.clock.sleep(Math.max(0, Math.min(soonest, 3_600_000)), this.wake.signal);
       if (this.wake.signal.aborted) this.wake = new AbortController();
     }
+  }
+
+  private async revoked(m: Managed): Promise<boolean> {
+    return m.generation !== undefined && (await isMarkedRevoked(m.store.dir, m.generation).catch(() => false));
   }
 
   /** The certificates, the one closest to expiry first (one with none known before all). */

@@ -5,6 +5,7 @@ import { parseDuration } from '../agent/duration.js';
 import { MAX_KEEP, isKeep } from '../store/ops/prune.js';
 import { parseGeneration } from '../store/layout.js';
 import { EXTENDED_KEY_USAGES, type ExtendedKeyUsage, isExtendedKeyUsage } from '../pki/eku.js';
+import { REVOCATION_REASONS, type RevocationReason, isRevocationReason } from '../agent/acme/reasons.js';
 
 export const COMMANDS = [
   'install',
@@ -18,6 +19,7 @@ export const COMMANDS = [
   'recover',
   'agent',
   'renew',
+  'revoke',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -66,8 +68,21 @@ export type StoreCommandArgs =
   | (StoreArgs & { command: 'status'; expiringWithinMs?: number })
   | (StoreArgs & { command: 'recover' });
 
+/** `revoke`: a store, and where its ACME CA is (a configuration's acme provisioner, or a URL). */
+export type RevokeArgs = StoreArgs & {
+  command: 'revoke';
+  generation?: number;
+  reason: RevocationReason;
+  force: boolean;
+} & ({ config: string; name?: string } | { directory: string; directoryCa?: string });
+
 /** One type per command: each carries exactly what its command takes, checked by parseCli. */
-export type CliArgs = (Common & { command: 'help' }) | (Common & { command: 'version' }) | AgentArgs | StoreCommandArgs;
+export type CliArgs =
+  | (Common & { command: 'help' })
+  | (Common & { command: 'version' })
+  | AgentArgs
+  | StoreCommandArgs
+  | RevokeArgs;
 
 /** A usage error: exit status 2. */
 export class UsageError extends Error {
@@ -95,6 +110,11 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   once: { type: 'boolean' },
   'expiring-within': { type: 'string' },
+  generation: { type: 'string' },
+  reason: { type: 'string' },
+  force: { type: 'boolean' },
+  directory: { type: 'string' },
+  'directory-ca': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -112,6 +132,7 @@ const ALLOWED: Record<Command, string[]> = {
   recover: ['clock-skew'],
   agent: ['config', 'demo', 'once'],
   renew: ['config', 'demo', 'name', 'dry-run'],
+  revoke: ['generation', 'reason', 'force', 'config', 'name', 'directory', 'directory-ca'],
 };
 const COMMON = ['dir', 'json', 'log-level', 'lock-timeout', 'help', 'version'];
 
@@ -217,9 +238,39 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
       }
       return { ...store, command, expiringWithinMs: ms };
     }
+    case 'revoke':
+      return revoke(store, v);
     default:
       return { ...store, command };
   }
+}
+
+function revoke(store: StoreArgs, v: Record<string, string | boolean | string[] | undefined>): RevokeArgs {
+  const text = (k: string): string | undefined => v[k] as string | undefined;
+  const reason = text('reason') ?? 'unspecified';
+  if (!isRevocationReason(reason)) {
+    throw new UsageError(`--reason must be one of ${Object.keys(REVOCATION_REASONS).join(', ')}, not ${reason}`);
+  }
+  const base = {
+    ...store,
+    command: 'revoke' as const,
+    reason,
+    force: v.force === true,
+    ...defined({
+      generation: text('generation') === undefined ? undefined : generation('--generation', text('generation')!),
+    }),
+  };
+  const config = text('config');
+  const directory = text('directory');
+  if ((config === undefined) === (directory === undefined)) {
+    throw new UsageError('revoke needs where the CA is: --config FILE [--name NAME], or --directory URL');
+  }
+  if (config !== undefined) {
+    if (text('directory-ca') !== undefined) throw new UsageError('--directory-ca goes with --directory');
+    return { ...base, config, ...defined({ name: text('name') }) };
+  }
+  if (text('name') !== undefined) throw new UsageError('--name goes with --config');
+  return { ...base, directory: directory!, ...defined({ directoryCa: text('directory-ca') }) };
 }
 
 /** `o` without its undefined fields (optional properties are absent, never undefined). */
