@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CertificateManager } from '../../src/agent/manager.js';
 import { parseConfig } from '../../src/agent/config.js';
 import type { Log } from '../../src/store/context.js';
+import type { Clock } from '../../src/agent/clock.js';
 import { AcmeProxy } from '../helpers/acme-proxy.js';
 import { Pebble, pebbleAvailable, type PebbleOptions } from '../helpers/pebble.js';
 import { freePort } from '../helpers/proc.js';
@@ -61,7 +62,12 @@ export class AcmeEnv {
   }
 
   /** A manager for one certificate `device` in a new store. */
-  manager(log: Log, provisioner: Record<string, unknown> = {}, cert: Record<string, unknown> = {}) {
+  manager(
+    log: Log,
+    provisioner: Record<string, unknown> = {},
+    cert: Record<string, unknown> = {},
+    opts: { clock?: Clock } = {},
+  ) {
     const dir = path.join(this.base, `store-${++this.n}`);
     this.stores.push(dir);
     const config = parseConfig(
@@ -80,7 +86,7 @@ export class AcmeEnv {
       },
       this.base,
     );
-    return { m: new CertificateManager(config, { log }), dir };
+    return { m: new CertificateManager(config, { log, ...opts }), dir };
   }
 
   gen(dir: string, n: number, file: string): Promise<Buffer> {

@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { planRenewals } from '../../src/agent/plan.js';
 import { captureLog } from '../helpers/fake-clock.js';
+import { expectCode } from '../helpers/expect-code.js';
+import { ErrorCodes } from '../../src/index.js';
 import { withAcmeEnv } from './acme-env.js';
 
 const HOUR = 3_600_000;
@@ -84,5 +86,40 @@ describe('acme: ARI (renewal information) through a proxy in front of pebble', f
     const sent = env().proxy.orders.slice(orders);
     expect(sent.map((o) => 'replaces' in o)).to.deep.equal([true, false]);
     expect(events.some((e) => e.event === 'acme-replaces-refused')).to.equal(true);
+  });
+
+  it('profile: sent when the directory lists it; one it does not list is refused before ordering', async () => {
+    // Pebble 2.4 lists no profiles and ignores the field: the proxy lists them.
+    env().proxy.profiles = { classic: 'the default', shortlived: 'six days' };
+    try {
+      const ok = env().manager(log, { profile: 'shortlived' });
+      await ok.m.start();
+      const orders = env().proxy.orders.length;
+      await ok.m.ensureCertificate('device');
+      expect(
+        env()
+          .proxy.orders.slice(orders)
+          .map((o) => o.profile),
+      ).to.deep.equal(['shortlived']);
+      const bad = env().manager(log, { profile: 'tlsserver' });
+      await bad.m.start();
+      await expectCode(
+        bad.m.ensureCertificate('device'),
+        ErrorCodes.CA_REFUSED,
+        /no profile "tlsserver".*classic, shortlived/,
+      );
+    } finally {
+      env().proxy.profiles = null;
+    }
+    // A directory without profiles: not sent.
+    const plain = env().manager(log, { profile: 'shortlived' });
+    await plain.m.start();
+    const orders = env().proxy.orders.length;
+    await plain.m.ensureCertificate('device');
+    expect(
+      env()
+        .proxy.orders.slice(orders)
+        .map((o) => 'profile' in o),
+    ).to.deep.equal([false]);
   });
 });

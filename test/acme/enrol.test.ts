@@ -10,24 +10,11 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import fse from 'fs-extra';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { captureLog } from '../helpers/fake-clock.js';
 import { tempDir } from '../helpers/tmp.js';
-import { closeServer, listenLoopback } from '../helpers/servers.js';
+import { closeServer, listenLoopback, listening } from '../helpers/servers.js';
 import { NAMES, withAcmeEnv } from './acme-env.js';
-
-/** Whether something accepts connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 describe('acme: enrolment and renewal against pebble', function () {
   this.timeout(60_000);

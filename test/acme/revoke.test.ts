@@ -67,6 +67,18 @@ describe('acme: certswap revoke against pebble', function () {
     expect((await fse.readdir(path.join(dir, '.acme'))).sort()).to.deep.equal(['account-key.pem']);
   });
 
+  it('an Ed25519 key, which ACME does not sign with, is revoked with the store account key', async () => {
+    const { m, dir } = env().manager(log, { keyType: 'Ed25519' });
+    await m.start();
+    await m.ensureCertificate('device');
+    await m.ensureCertificate('device', { force: true });
+    const where = ['--directory', env().proxy.directory, '--directory-ca', env().pebble.tlsCaFile];
+    const r = await certswap(['revoke', '--dir', dir, '--generation', '1', '--json', ...where]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.include({ generation: 1, reason: 'unspecified', signedWith: 'account key' });
+    expect((await env().pebble.certStatus(await serial(dir, 1))).Status).to.equal('Revoked');
+  });
+
   it('the active generation needs --force; then it is marked, due at once, and the agent renews it', async () => {
     const { m, dir } = env().manager(log);
     await m.start();

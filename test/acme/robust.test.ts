@@ -12,10 +12,10 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { ErrorCodes } from '../../src/index.js';
-import { captureLog } from '../helpers/fake-clock.js';
+import { FakeClock, captureLog } from '../helpers/fake-clock.js';
 import { expectCode } from '../helpers/expect-code.js';
 import { freePort, until } from '../helpers/proc.js';
-import { listenLoopback } from '../helpers/servers.js';
+import { listenLoopback, listening } from '../helpers/servers.js';
 import { withAcmeEnv } from './acme-env.js';
 
 /** Nothing staged, no work directory left: the store holds only what the contract names. */
@@ -40,6 +40,32 @@ describe('acme: robustness against pebble', function () {
       const err = await expectCode(m.ensureCertificate('device'), ErrorCodes.ACME_CHALLENGE_FAILED, /http-01 for/);
       expect(err.message, 'the problem pebble reported').to.match(/connection|refused|connect/i);
       expect((await m.store('device').status()).generations).to.deep.equal([]);
+      await expectNoLeftovers(dir);
+    });
+
+    it('terms of service not agreed: CERTSWAP_CA_REFUSED naming them, no account created', async () => {
+      const { m, dir } = env().manager(log, { termsAgreed: false });
+      await m.start();
+      await expectCode(m.ensureCertificate('device'), ErrorCodes.CA_REFUSED, /terms of service .* termsAgreed: true/);
+      await expectNoLeftovers(dir);
+    });
+
+    it('a CA that keeps authorizations pending: polls wait as Retry-After asks, and give up after 3 minutes', async () => {
+      const clock = new FakeClock();
+      const { m, dir } = env().manager(log, {}, {}, { clock });
+      await m.start();
+      env().proxy.holdAuthorizations = 40;
+      const t0 = clock.now().getTime();
+      try {
+        await expectCode(m.ensureCertificate('device'), ErrorCodes.CA_UNAVAILABLE, /still pending after 180 s/);
+      } finally {
+        env().proxy.holdAuthorizations = null;
+      }
+      // The three authorizations read once, then the first one polled 40 s apart (the fake clock
+      // runs the waits at once): at 0, 40, 80, 120 and 160 s; the next would pass 180 s.
+      expect(env().proxy.held).to.equal(3 + 5);
+      expect(clock.now().getTime() - t0).to.equal(160_000);
+      expect(await listening(env().httpPort), 'the listener is closed after the timeout').to.equal(false);
       await expectNoLeftovers(dir);
     });
 

@@ -8,6 +8,9 @@
  *   Retry-After the test chose in `ari` (404 while it chose none), recording each certID asked. With `rejectReplaces`, an order naming the
  *   certificate it `replaces` is refused (400 malformed), as a server that does not accept the
  *   field would; pebble itself ignores the unknown field.
+ * - `profiles` adds profiles to the directory's meta (pebble 2.4 has none, and ignores the
+ *   `profile` field of an order); `holdAuthorizations` shows every authorization as still pending
+ *   with a Retry-After, as a slow CA would, to see the polls wait as asked and give up in time.
  * - Every request body is recorded (the JWS payloads decoded), for the search for private keys.
  * - `onRequest` sees each signed request's path and decoded payload before it is forwarded (a
  *   test stops pebble at the moment it chooses).
@@ -39,6 +42,12 @@ export class AcmeProxy {
   rejectReplaces = false;
   /** Answers the next request whose path starts with `path` with this problem instead of pebble. */
   problemOnce: { path: string; status: number; type: string; retryAfter?: number } | null = null;
+  /** Profiles added to the directory's meta (pebble 2.4 has none); the newOrder payloads show what is sent. */
+  profiles: Record<string, string> | null = null;
+  /** With a number: every authorization pebble returns is shown as still pending, with that Retry-After (s). */
+  holdAuthorizations: number | null = null;
+  /** Authorization answers rewritten to pending. */
+  held = 0;
   /** badNonce answers pebble gave (PEBBLE_WFE_NONCEREJECT). */
   badNonces = 0;
   onRequest: ((path: string, payload: Record<string, unknown> | null) => Promise<void> | void) | null = null;
@@ -139,12 +148,21 @@ export class AcmeProxy {
         ur.on('end', () => {
           let out = Buffer.concat(parts);
           if (ur.statusCode === 400 && out.includes('badNonce')) this.badNonces++;
-          if (this.ariDirectory && url === '/dir') {
-            const d = JSON.parse(out.toString('utf8')) as Record<string, unknown>;
-            d.renewalInfo = `https://127.0.0.1:${this.port}/renewal-info`;
+          if ((this.ariDirectory || this.profiles) && url === '/dir') {
+            const d = JSON.parse(out.toString('utf8')) as Record<string, Record<string, unknown> | string>;
+            if (this.ariDirectory) d.renewalInfo = `https://127.0.0.1:${this.port}/renewal-info`;
+            if (this.profiles) d.meta = { ...(d.meta as Record<string, unknown>), profiles: this.profiles };
             out = Buffer.from(JSON.stringify(d));
           }
           const headers = { ...ur.headers };
+          if (this.holdAuthorizations !== null && url.startsWith('/authZ/') && ur.statusCode === 200) {
+            const a = JSON.parse(out.toString('utf8')) as { status: string; challenges: Array<{ status: string }> };
+            a.status = 'pending';
+            for (const c of a.challenges) c.status = 'pending';
+            out = Buffer.from(JSON.stringify(a));
+            headers['retry-after'] = String(this.holdAuthorizations);
+            this.held++;
+          }
           delete headers['content-length'];
           delete headers['transfer-encoding'];
           res.writeHead(ur.statusCode!, headers);

@@ -1,5 +1,5 @@
 /** Test servers on loopback: listen on a free port, and close with every connection cut. */
-import type net from 'node:net';
+import net from 'node:net';
 import type http from 'node:http';
 
 /** Listens on 127.0.0.1 (`port`, or a free one); resolves with the port. */
@@ -16,4 +16,16 @@ export async function listenLoopback(server: net.Server, port = 0): Promise<numb
 export function closeServer(server: http.Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((r) => server.close(() => r()));
+}
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }
