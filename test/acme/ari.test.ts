@@ -32,6 +32,13 @@ describe('acme: ARI (renewal information) through a proxy in front of pebble', f
   before(() => {
     env().proxy.ariDirectory = true;
   });
+  /** Runs `ensure` (a manager's renewal) and returns the newOrder payloads it sent. */
+  async function ordersOf<T>(ensure: () => Promise<T>): Promise<{ r: T; sent: Array<Record<string, unknown>> }> {
+    const before = env().proxy.orders.length;
+    const r = await ensure();
+    return { r, sent: env().proxy.orders.slice(before) };
+  }
+
   afterEach(() => {
     env().proxy.ari = null;
     env().proxy.rejectReplaces = false;
@@ -64,11 +71,9 @@ describe('acme: ARI (renewal information) through a proxy in front of pebble', f
     await m.ensureCertificate('device');
     const now = Date.now();
     env().proxy.ari = { start: new Date(now - 2 * HOUR), end: new Date(now - HOUR) };
-    const orders = env().proxy.orders.length;
-    const r = await m.ensureCertificate('device');
+    const { r, sent } = await ordersOf(() => m.ensureCertificate('device'));
     expect(r.renewed?.reason).to.equal('renewal due');
     expect(r.renewed?.generation).to.equal(2);
-    const sent = env().proxy.orders.slice(orders);
     expect(sent).to.have.length(1);
     expect(sent[0]!.replaces).to.equal(opensslCertId(path.join(dir, 'generations', '1', 'cert.pem')));
     expect(events.some((e) => e.event === 'renew' && e.reason === 'renewal due')).to.equal(true);
@@ -80,10 +85,8 @@ describe('acme: ARI (renewal information) through a proxy in front of pebble', f
     await m.ensureCertificate('device');
     env().proxy.ari = { start: new Date(Date.now() - 2 * HOUR), end: new Date(Date.now() - HOUR) };
     env().proxy.rejectReplaces = true;
-    const orders = env().proxy.orders.length;
-    const r = await m.ensureCertificate('device');
+    const { r, sent } = await ordersOf(() => m.ensureCertificate('device'));
     expect(r.renewed?.generation).to.equal(2);
-    const sent = env().proxy.orders.slice(orders);
     expect(sent.map((o) => 'replaces' in o)).to.deep.equal([true, false]);
     expect(events.some((e) => e.event === 'acme-replaces-refused')).to.equal(true);
   });
@@ -94,13 +97,8 @@ describe('acme: ARI (renewal information) through a proxy in front of pebble', f
     try {
       const ok = env().manager(log, { profile: 'shortlived' });
       await ok.m.start();
-      const orders = env().proxy.orders.length;
-      await ok.m.ensureCertificate('device');
-      expect(
-        env()
-          .proxy.orders.slice(orders)
-          .map((o) => o.profile),
-      ).to.deep.equal(['shortlived']);
+      const { sent } = await ordersOf(() => ok.m.ensureCertificate('device'));
+      expect(sent.map((o) => o.profile)).to.deep.equal(['shortlived']);
       const bad = env().manager(log, { profile: 'tlsserver' });
       await bad.m.start();
       await expectCode(
@@ -114,12 +112,7 @@ describe('acme: ARI (renewal information) through a proxy in front of pebble', f
     // A directory without profiles: not sent.
     const plain = env().manager(log, { profile: 'shortlived' });
     await plain.m.start();
-    const orders = env().proxy.orders.length;
-    await plain.m.ensureCertificate('device');
-    expect(
-      env()
-        .proxy.orders.slice(orders)
-        .map((o) => 'profile' in o),
-    ).to.deep.equal([false]);
+    const { sent } = await ordersOf(() => plain.m.ensureCertificate('device'));
+    expect(sent.map((o) => 'profile' in o)).to.deep.equal([false]);
   });
 });
