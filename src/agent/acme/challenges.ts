@@ -178,6 +178,12 @@ class Http01Webroot implements Responder {
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;
       }
+      // lstat: a link planted here (by whoever owns the webroot) would make root write elsewhere.
+      if (!(await fsOps.lstat(dir)).isDirectory()) {
+        throw new CertswapError(ErrorCodes.PROVISION_FAILED, `http-01 webroot: ${dir} is not a directory (a link?)`, {
+          path: dir,
+        });
+      }
     }
     const file = path.join(dir, tokenName(c.token));
     await writeNewFile(file, Buffer.from(c.keyAuthorization), 0o644);
