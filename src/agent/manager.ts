@@ -277,9 +277,11 @@ export class CertificateManager {
         try {
           await this.ensureCertificate(name, { force });
           const plan = m.timer.succeeded(m.active!);
-          if (m.due) Object.assign(plan, { at: wakeAt(m.due), why: m.due.why });
-          next.set(name, plan.at.getTime());
-          this.logNext(name, plan, {});
+          if (m.due) Object.assign(plan, { at: m.due.at, why: m.due.why });
+          // With ARI the loop wakes to ask the CA again before the renewal, if that is sooner.
+          const wake = m.due ? wakeAt(m.due) : plan.at;
+          next.set(name, wake.getTime());
+          this.logNext(name, plan, wake < plan.at ? { recheckAt: wake.toISOString() } : {});
         } catch (err) {
           const e = toCertswapError(err);
           if (force) this.forcedRetry.add(name);
@@ -317,7 +319,8 @@ export class CertificateManager {
       { event, cert: name, nextRenewal: at, why: plan.why, ...extra },
       plan.why === 'retry backoff'
         ? `retrying ${name} in ${((plan.at.getTime() - this.clock.now().getTime()) / 1000).toFixed(1)} s (${at})`
-        : `next renewal of ${name}: ${at} (${plan.why})`,
+        : `next renewal of ${name}: ${at} (${plan.why})` +
+            (extra.recheckAt ? `; asking the CA again at ${extra.recheckAt as string}` : ''),
     );
   }
 

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { planRenewals } from '../../src/agent/plan.js';
 import { captureLog } from '../helpers/fake-clock.js';
+import { until } from '../helpers/proc.js';
 import { expectCode } from '../helpers/expect-code.js';
 import { ErrorCodes } from '../../src/index.js';
 import { withAcmeEnv } from './acme-env.js';
@@ -60,6 +61,18 @@ describe('acme: ARI (renewal information) through a proxy in front of pebble', f
     const [plan] = await planRenewals(m.config);
     expect(plan).to.deep.include({ why: 'ari', due: false, nextRenewal: r.nextRenewal.toISOString() });
     expect(env().proxy.ariAsked, 'the answer is kept until its Retry-After').to.have.length(2);
+    // The agent's loop schedules by it, and says so.
+    const running = m.run();
+    try {
+      await until('the loop to schedule', () => events.some((e) => e.event === 'scheduled' && e.why === 'ari'));
+    } finally {
+      await m.stop();
+      await running;
+    }
+    const scheduled = events.find((e) => e.event === 'scheduled' && e.why === 'ari')!;
+    expect(scheduled.nextRenewal).to.equal(plan!.nextRenewal);
+    // It wakes before that to ask the CA again, as its Retry-After (600 s) says.
+    expect(Date.parse(scheduled.recheckAt as string) - now).to.be.within(590_000, 700_000);
     const later = await planRenewals(m.config, { now: new Date(now + 11 * 60_000) });
     expect(env().proxy.ariAsked, 'asked again after Retry-After').to.have.length(3);
     expect(later[0]!.nextRenewal, 'the same window keeps the same moment').to.equal(plan!.nextRenewal);

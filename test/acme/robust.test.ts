@@ -43,6 +43,16 @@ describe('acme: robustness against pebble', function () {
       await expectNoLeftovers(dir);
     });
 
+    it('a server whose TLS certificate does not chain to directoryCa: CERTSWAP_CA_REFUSED, nothing sent', async () => {
+      const other = path.join(env().base, 'not-the-tls-ca.pem');
+      await fse.writeFile(other, await env().pebble.root());
+      const bodies = env().proxy.bodies.length;
+      const { m } = env().manager(log, { directoryCa: other });
+      await m.start();
+      await expectCode(m.ensureCertificate('device'), ErrorCodes.CA_REFUSED, /failed TLS verification/);
+      expect(env().proxy.bodies.length).to.equal(bodies);
+    });
+
     it('terms of service not agreed: CERTSWAP_CA_REFUSED naming them, no account created', async () => {
       const { m, dir } = env().manager(log, { termsAgreed: false });
       await m.start();
@@ -86,6 +96,9 @@ describe('acme: robustness against pebble', function () {
       m.renewAll();
       try {
         await until('three failed attempts, each retried', () => retries(ErrorCodes.CA_UNAVAILABLE) >= before + 3);
+        // The failure names the network's error, not a library's TypeError.
+        const failed = events.filter((e) => e.event === 'renew-failed' && e.code === ErrorCodes.CA_UNAVAILABLE).at(-1)!;
+        expect(failed.msg).to.match(/ACME server 127\.0\.0\.1:\d+: (ECONNRESET|ECONNREFUSED|socket hang up)/);
         // The active generation is unchanged, and it is the only one.
         expect((await store.status()).generations.map((g) => [g.id, g.active])).to.deep.equal([[1, true]]);
         await expectNoLeftovers(dir);

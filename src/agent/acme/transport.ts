@@ -18,6 +18,7 @@
  * acme-client is loaded here, lazily: only an enrolment pays for it.
  */
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import { CertswapError, ErrorCodes, errnoCode } from '../../errors.js';
 import type { AcmeResponse } from './problem.js';
 
@@ -56,6 +57,15 @@ let acme: Promise<AcmeModule> | undefined;
 export function loadAcme(): Promise<AcmeModule> {
   acme ??= import('acme-client').then((m) => ((m as { default?: AcmeModule }).default ?? m) as AcmeModule);
   return acme;
+}
+
+type Adapter = (config: unknown) => Promise<unknown>;
+let adapter: Adapter | undefined;
+/** axios's own http adapter, from the axios acme-client uses. */
+function httpAdapter(): Adapter {
+  const fromAcme = createRequire(createRequire(import.meta.url).resolve('acme-client'));
+  adapter ??= (fromAcme('axios') as { getAdapter(name: string): Adapter }).getAdapter('http');
+  return adapter;
 }
 
 /** The internals of acme-client's client this module drives (public in its source, untyped). */
@@ -108,9 +118,19 @@ export class AcmeTransport {
     const timeout = o.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const send = http.request.bind(http);
     http.request = async (url, method, opts = {}) => {
+      // acme-client's response interceptor turns a request that got no answer (refused, reset,
+      // timed out, TLS verification failed) into a TypeError of its own once it stops retrying;
+      // the adapter sees the real error first, and keeps it.
+      let failure: unknown;
+      const send1: Adapter = (config) =>
+        httpAdapter()(config).catch((err: unknown) => {
+          failure = err;
+          throw err;
+        });
       try {
         return await send(url, method, {
           ...opts,
+          adapter: send1,
           httpsAgent: agent,
           timeout,
           maxContentLength: MAX_ANSWER,
@@ -119,7 +139,7 @@ export class AcmeTransport {
           retryAttempt: Number.MAX_SAFE_INTEGER,
         });
       } catch (err) {
-        throw transportError(err, url);
+        throw transportError(failure ?? err, url);
       }
     };
     // The key authorization's thumbprint (RFC 8555 §8.1), as acme-client computes it.
