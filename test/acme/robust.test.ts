@@ -35,12 +35,35 @@ describe('acme: robustness against pebble', function () {
 
     it('a challenge that cannot succeed: CERTSWAP_ACME_CHALLENGE_FAILED with the server detail, nothing staged', async () => {
       // Our listener on another port than the one pebble validates against: pebble finds nobody.
-      const { m, dir } = env().manager(log, { http: { port: await freePort(), address: '127.0.0.1' } });
+      const port = await freePort();
+      const { m, dir } = env().manager(log, { http: { port, address: '127.0.0.1' } });
       await m.start();
       const err = await expectCode(m.ensureCertificate('device'), ErrorCodes.ACME_CHALLENGE_FAILED, /http-01 for/);
       expect(err.message, 'the problem pebble reported').to.match(/connection|refused|connect/i);
       expect((await m.store('device').status()).generations).to.deep.equal([]);
+      expect(await listening(port), 'the listener is closed after the failure').to.equal(false);
       await expectNoLeftovers(dir);
+    });
+
+    it('dns-01 whose hook sets nothing: CERTSWAP_ACME_CHALLENGE_FAILED, and every record is cleared all the same', async () => {
+      const calls = path.join(env().base, `dns-calls-${Date.now()}.log`);
+      const hook = path.join(env().base, `dns-noop-${Date.now()}.sh`);
+      await fse.writeFile(hook, `#!/bin/sh\necho "$1 $2" >> '${calls}'\n`, { mode: 0o755 });
+      const { m } = env().manager(
+        log,
+        { challenge: 'dns-01', dns: { hook: [hook, '{action}', '{name}', '{value}'], wait: '0s' } },
+        { identity: { commonName: 'device.example.test', sans: ['device.example.test'] } },
+      );
+      await m.start();
+      await expectCode(
+        m.ensureCertificate('device'),
+        ErrorCodes.ACME_CHALLENGE_FAILED,
+        /dns-01 for device\.example\.test/,
+      );
+      expect((await fse.readFile(calls, 'utf8')).trim().split('\n')).to.deep.equal([
+        'set _acme-challenge.device.example.test',
+        'clear _acme-challenge.device.example.test',
+      ]);
     });
 
     it('a server whose TLS certificate does not chain to directoryCa: CERTSWAP_CA_REFUSED, nothing sent', async () => {
