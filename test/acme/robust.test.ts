@@ -16,6 +16,7 @@ import { FakeClock, captureLog } from '../helpers/fake-clock.js';
 import { expectCode } from '../helpers/expect-code.js';
 import { freePort, until } from '../helpers/proc.js';
 import { listenLoopback, listening } from '../helpers/servers.js';
+import { tempDir } from '../helpers/tmp.js';
 import { withAcmeEnv } from './acme-env.js';
 
 /** Nothing staged, no work directory left: the store holds only what the contract names. */
@@ -43,6 +44,14 @@ describe('acme: robustness against pebble', function () {
       expect((await m.store('device').status()).generations).to.deep.equal([]);
       expect(await listening(port), 'the listener is closed after the failure').to.equal(false);
       await expectNoLeftovers(dir);
+    });
+
+    it('http-01 webroot that no web server serves: the challenge fails, and the token files are removed', async () => {
+      const webroot = await tempDir();
+      const { m } = env().manager(log, { http: { webroot } });
+      await m.start();
+      await expectCode(m.ensureCertificate('device'), ErrorCodes.ACME_CHALLENGE_FAILED, /http-01 for/);
+      expect(await fse.readdir(webroot)).to.deep.equal([]);
     });
 
     it('dns-01 whose hook sets nothing: CERTSWAP_ACME_CHALLENGE_FAILED, and every record is cleared all the same', async () => {
