@@ -85,6 +85,12 @@ describe('acme: robustness against pebble', function () {
       expect(env().proxy.bodies.length).to.equal(bodies);
     });
 
+    it('a directory URL that is not one: CERTSWAP_CA_REFUSED (a wrong URL is not an outage)', async () => {
+      const { m } = env().manager(log, { directory: env().proxy.directory.replace(/\/dir$/, '/no-such-directory') });
+      await m.start();
+      await expectCode(m.ensureCertificate('device'), ErrorCodes.CA_REFUSED, /ACME directory: .*404/);
+    });
+
     it('terms of service not agreed: CERTSWAP_CA_REFUSED naming them, no account created', async () => {
       const { m, dir } = env().manager(log, { termsAgreed: false });
       await m.start();

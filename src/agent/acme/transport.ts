@@ -122,7 +122,7 @@ export class AcmeTransport {
       // timed out, TLS verification failed) into a TypeError of its own once it stops retrying;
       // the adapter sees the real error first, and keeps it.
       let failure: unknown;
-      const send1: Adapter = (config) =>
+      const recording: Adapter = (config) =>
         httpAdapter()(config).catch((err: unknown) => {
           failure = err;
           throw err;
@@ -130,7 +130,7 @@ export class AcmeTransport {
       try {
         return await send(url, method, {
           ...opts,
-          adapter: send1,
+          adapter: recording,
           httpsAgent: agent,
           timeout,
           maxContentLength: MAX_ANSWER,
@@ -156,7 +156,10 @@ export class AcmeTransport {
       dir = await this.http.getDirectory();
     } catch (err) {
       if (err instanceof CertswapError) throw err;
-      throw new CertswapError(ErrorCodes.CA_UNAVAILABLE, `ACME directory: ${(err as Error).message}`);
+      // acme-client's words for an HTTP error status: a 4xx is a wrong URL, not an outage.
+      const status = Number(/returned error (\d{3})/.exec((err as Error).message)?.[1] ?? 0);
+      const code = status >= 400 && status < 500 ? ErrorCodes.CA_REFUSED : ErrorCodes.CA_UNAVAILABLE;
+      throw new CertswapError(code, `ACME directory: ${(err as Error).message}`);
     }
     for (const k of ['newNonce', 'newAccount', 'newOrder', 'revokeCert'] as const) {
       if (typeof dir?.[k] !== 'string') {
