@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +55,12 @@ static size_t read_file(const char *path, int must) {
   if (n < 0) die("read", path);
   close(fd);
   return len;
+}
+
+/* The library's lock: an OFD write lock on the whole file (src/io/lock.ts). */
+static int ofd_lock(int fd, int cmd) {
+  struct flock whole = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+  return fcntl(fd, cmd, &whole);
 }
 
 static void fsync_dir(const char *path) {
@@ -124,7 +129,7 @@ int main(int argc, char **argv) {
     long count = 0;
     while (now_ns() < end) {
       int lock = open(lockpath0, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (lock < 0 || flock(lock, LOCK_EX) < 0) die("lock", lockpath0);
+      if (lock < 0 || ofd_lock(lock, F_OFD_SETLKW) < 0) die("lock", lockpath0);
       int target = count % 2 ? 2 : 1;
       activate_prefix(dir, target, 3 - target);
       swap_link(dir, target == 1 ? "generations/1" : "generations/2");
@@ -157,7 +162,7 @@ int main(int argc, char **argv) {
       swap_link(dir, i % 2 ? "generations/2" : "generations/1");
     } else {
       int lock = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) die("lock", lockpath);
+      if (lock < 0 || ofd_lock(lock, F_OFD_SETLK) < 0) die("lock", lockpath);
       if (strcmp(mode, "activate") == 0) {
         int target = i % 2 ? 2 : 1;
         activate_prefix(dir, target, 3 - target);

@@ -108,7 +108,7 @@ try {
       'stat',
       'readlink',
       'readdir',
-      'flock',
+      'lock',
       'unlink',
     ];
     table(

@@ -32,7 +32,7 @@ const KINDS: Record<string, string> = {
   unlinkat: 'unlink',
   rmdir: 'unlink',
   fchmod: 'fchmod',
-  flock: 'flock',
+  fcntl: 'lock',
   openat: 'open',
   read: 'read',
   pread64: 'read',

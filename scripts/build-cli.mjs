@@ -3,8 +3,9 @@
 // dist/cli/certswap.cjs, the `certswap` executable. Why: on Node 20 the ESM loader resolves and
 // links each module separately, and the CLI imports some 50; one CommonJS file starts measurably
 // faster (docs/performance.md, start-up). Packages
-// from node_modules stay external (fs-ext is a native addon; pino and @peculiar/x509 are loaded
-// lazily, only by the commands that need them).
+// from node_modules stay external, resolved at run time from the installed package's node_modules:
+// fs-native-extensions loads a prebuilt native addon relative to its own files; pino and
+// @peculiar/x509 are loaded lazily, only by the commands that need them.
 import { build } from 'esbuild';
 
 await build({

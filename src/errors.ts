@@ -56,6 +56,19 @@ export const ErrorCodes = {
   ACME_CHALLENGE_FAILED: 'CERTSWAP_ACME_CHALLENGE_FAILED',
   /** The ACME server answered rateLimited; `retryAt` says when it may be asked again. */
   ACME_RATE_LIMITED: 'CERTSWAP_ACME_RATE_LIMITED',
+  // Importing a pair another ACME client obtained (certswap import).
+  /**
+   * The source is not the lineage it should be: certbot's live/NAME not under live/, a link that
+   * leaves the lineage, files from different renewals, a chain file that disagrees with the leaf's.
+   */
+  BAD_LINEAGE: 'CERTSWAP_BAD_LINEAGE',
+  // Consumers: who may read a generation, and what a server presents.
+  /** A user named for a store's files (--owner, access.owner) that the system does not know. */
+  UNKNOWN_USER: 'CERTSWAP_UNKNOWN_USER',
+  /** A group named for a store's files (--group, access.group) that the system does not know. */
+  UNKNOWN_GROUP: 'CERTSWAP_UNKNOWN_GROUP',
+  /** The server does not present the active generation's certificate (verify --served, hooks.verify). */
+  SERVED_MISMATCH: 'CERTSWAP_SERVED_MISMATCH',
   // The command line and bugs.
   /** A bad command line (exit 2). */
   USAGE: 'CERTSWAP_USAGE',
@@ -82,7 +95,7 @@ export function isErrorCode(code: string): code is ErrorCode {
 }
 
 /** Which input or stored file an error is about; lets messages name the file. */
-export type FileRole = 'cert' | 'key' | 'ca' | 'trust' | 'config';
+export type FileRole = 'cert' | 'key' | 'ca' | 'trust' | 'config' | 'password';
 
 export interface ErrorContext {
   path?: string;

@@ -1,5 +1,14 @@
 /** certswap's public API: exactly what docs/library.md documents (test/unit/index.test.ts holds the two together). */
-export { GenerationStore, type StoreOptions, type InstallResult, type VerifyResult } from './store/store.js';
+export {
+  GenerationStore,
+  type StoreOptions,
+  type InstallResult,
+  type VerifyResult,
+  type OutputOptions,
+} from './store/store.js';
+export type { AccessOptions } from './store/access.js';
+export type { Format } from './store/formats.js';
+export { checkServed, type ServedOptions, type ServedCheck } from './consumers/served.js';
 export type { StageResult } from './store/ops/stage.js';
 export type { SwitchResult, RollbackResult, Uninstalled, ActivateOptions } from './store/ops/switch.js';
 export type { Trial } from './store/records/trial.js';

@@ -16,6 +16,9 @@ import type { SubjectAttributes } from '../pki/csr.js';
 import type { Identity } from './provisioners/provisioner.js';
 import { acmeIdentity, acmeProvisioner, type AcmeProvisionerConfig } from './acme/config.js';
 import { DEFAULT_BACKOFF, DEFAULT_WINDOW, type Backoff, type RenewWindow } from './schedule.js';
+import type { AccessOptions } from '../store/access.js';
+import { FORMATS, type Format, isFormat } from '../store/formats.js';
+import type { VerifyServedOptions } from './verify-served.js';
 
 export type ProvisionerConfig =
   | { type: 'local-ca'; caDir: string; lifetimeMs: number; keyType: KeyType; usages: ExtendedKeyUsage[] }
@@ -61,7 +64,20 @@ export interface CertificateConfig {
     tls?: { host: string; port: number; servername?: string; ca?: string };
     timeoutMs: number;
   };
-  hooks?: { command?: string[]; pidFile?: string; signal: NodeJS.Signals; timeoutMs: number; attempts: number };
+  hooks?: {
+    command?: string[];
+    pidFile?: string;
+    signal: NodeJS.Signals;
+    timeoutMs: number;
+    attempts: number;
+    verify?: VerifyServedOptions;
+  };
+  /** Owner, group and modes for a consumer that runs as another user (docs/consumers.md). */
+  access?: AccessOptions;
+  /** Other formats each generation carries. */
+  formats: Format[];
+  /** The PKCS#12 password's file, read at each renewal (with `formats: [pkcs12]`). */
+  pkcs12?: { passwordFile: string };
 }
 
 export interface AgentConfig {
@@ -98,6 +114,8 @@ export const LIMITS = {
   dnsWait: ['0s', '1h'],
   /** Attempts of a hook or of one CA request. */
   attempts: [1, 10],
+  /** The first wait before hooks.verify runs the hook again (doubled each time). */
+  verifyBackoff: ['100ms', '10m'],
   /** Generations kept after a rotation: prune's own range (0 keeps what 1 keeps: the active one and its target). */
   keep: [0, MAX_KEEP],
 } as const;
@@ -189,7 +207,21 @@ export function keyType(v: unknown, where: string): KeyType {
 
 const KEYS = {
   config: ['logLevel', 'certificates'],
-  certificate: ['name', 'dir', 'identity', 'usages', 'provisioner', 'renew', 'retry', 'keep', 'check', 'hooks'],
+  certificate: [
+    'name',
+    'dir',
+    'identity',
+    'usages',
+    'provisioner',
+    'renew',
+    'retry',
+    'keep',
+    'check',
+    'hooks',
+    'access',
+    'formats',
+    'pkcs12',
+  ],
   identity: ['commonName', 'sans'],
   'local-ca': ['type', 'caDir', 'lifetime', 'keyType'],
   command: ['type', 'command', 'timeout'],
@@ -214,8 +246,60 @@ const KEYS = {
   retry: ['initial', 'max'],
   check: ['command', 'tls', 'timeout'],
   tls: ['host', 'port', 'servername', 'ca'],
-  hooks: ['command', 'pidFile', 'signal', 'timeout', 'attempts'],
+  hooks: ['command', 'pidFile', 'signal', 'timeout', 'attempts', 'verify'],
+  verify: ['host', 'port', 'servername', 'attempts', 'backoff'],
+  access: ['owner', 'group', 'keyMode', 'certMode'],
+  pkcs12: ['passwordFile'],
 } as const;
+
+function port(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
+    fail(where, `expected a port number from 1 to 65535, not ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** A file mode written as a quoted octal string ('0640'): YAML reads a bare 0640 as decimal 640. */
+function fileMode(v: unknown, where: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^0?[0-7]{3}$/.test(v)) fail(where, `expected a quoted octal mode such as '0640'`);
+  return Number.parseInt(v, 8);
+}
+
+function access(raw: unknown, where: string): AccessOptions {
+  const a = mapping(raw, where, KEYS.access);
+  const out: AccessOptions = {};
+  const name = (v: unknown, w: string): string => (typeof v === 'number' ? String(v) : str(v, w));
+  if (a.owner !== undefined) out.owner = name(a.owner, `${where}.owner`);
+  if (a.group !== undefined) out.group = name(a.group, `${where}.group`);
+  const keyMode = fileMode(a.keyMode, `${where}.keyMode`);
+  const certMode = fileMode(a.certMode, `${where}.certMode`);
+  if (keyMode !== undefined) out.keyMode = keyMode;
+  if (certMode !== undefined) out.certMode = certMode;
+  return out;
+}
+
+function formatList(v: unknown, where: string): Format[] {
+  if (v === undefined) return [];
+  const list = strList(v, where);
+  for (const [i, f] of list.entries())
+    if (!isFormat(f) || list.indexOf(f) !== i)
+      fail(`${where}[${i}]`, `expected one of ${FORMATS.join(', ')}, once each`);
+  return list as Format[];
+}
+
+function verify(raw: unknown, where: string, timeoutMs: number): VerifyServedOptions {
+  const v = mapping(raw, where, KEYS.verify);
+  const out: VerifyServedOptions = {
+    host: str(v.host, `${where}.host`),
+    port: port(v.port, `${where}.port`),
+    attempts: count(v.attempts, 5, `${where}.attempts`, LIMITS.attempts),
+    backoffMs: duration(v.backoff, '1s', `${where}.backoff`, LIMITS.verifyBackoff),
+    timeoutMs,
+  };
+  if (v.servername !== undefined) out.servername = str(v.servername, `${where}.servername`);
+  return out;
+}
 
 function csrProvisioner(p: Obj, where: string, base: string, usages: ExtendedKeyUsage[]): CsrProvisionerConfig {
   const s = p.subject === undefined ? {} : obj(p.subject, `${where}.subject`);
@@ -288,11 +372,7 @@ function check(raw: unknown, where: string, base: string): NonNullable<Certifica
   if (k.command !== undefined) out.command = strList(k.command, `${where}.command`);
   if (k.tls !== undefined) {
     const t = mapping(k.tls, `${where}.tls`, KEYS.tls);
-    const port = t.port;
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-      fail(`${where}.tls.port`, `expected a port number from 1 to 65535, not ${JSON.stringify(port)}`);
-    }
-    out.tls = { host: str(t.host, `${where}.tls.host`), port };
+    out.tls = { host: str(t.host, `${where}.tls.host`), port: port(t.port, `${where}.tls.port`) };
     if (t.servername !== undefined) out.tls.servername = str(t.servername, `${where}.tls.servername`);
     if (t.ca !== undefined) out.tls.ca = path.resolve(base, str(t.ca, `${where}.tls.ca`));
   }
@@ -310,6 +390,7 @@ function hooks(raw: unknown, where: string, base: string): NonNullable<Certifica
   if (h.command !== undefined) out.command = strList(h.command, `${where}.command`);
   if (h.pidFile !== undefined) out.pidFile = path.resolve(base, str(h.pidFile, `${where}.pidFile`));
   if (!out.command && !out.pidFile) fail(where, 'expected command and/or pidFile');
+  if (h.verify !== undefined) out.verify = verify(h.verify, `${where}.verify`, out.timeoutMs);
   return out;
 }
 
@@ -341,8 +422,16 @@ function certificate(raw: unknown, where: string, base: string): CertificateConf
     retry: { initialMs, maxMs },
     keep: count(c.keep, DEFAULT_KEEP, `${where}.keep`, LIMITS.keep),
     usages: use,
+    formats: formatList(c.formats, `${where}.formats`),
   };
   if (out.provisioner.type === 'acme') out.identity = acmeIdentity(out.identity, `${where}.identity`);
+  if (c.access !== undefined) out.access = access(c.access, `${where}.access`);
+  if (c.pkcs12 !== undefined) {
+    const p = mapping(c.pkcs12, `${where}.pkcs12`, KEYS.pkcs12);
+    out.pkcs12 = { passwordFile: path.resolve(base, str(p.passwordFile, `${where}.pkcs12.passwordFile`)) };
+  }
+  if (out.formats.includes('pkcs12') !== (out.pkcs12 !== undefined))
+    fail(`${where}.pkcs12`, 'formats: [pkcs12] and pkcs12.passwordFile go together');
   if (c.check !== undefined) out.check = check(c.check, `${where}.check`, base);
   if (c.hooks !== undefined) out.hooks = hooks(c.hooks, `${where}.hooks`, base);
   return out;

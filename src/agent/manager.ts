@@ -6,7 +6,7 @@
  *   check -> commit -> hooks -> prune; or, if the check fails, roll back -> hooks.
  * Any failure leaves the old generation active (the store guarantees it) and is retried by run()
  * with backoff, jitter and herd control (retry.ts). One operation per certificate at a time: an
- * in-process queue here, the store's flock across processes.
+ * in-process queue here, the store's lock across processes.
  */
 import { CertswapError, ErrorCodes, toCertswapError } from '../errors.js';
 import { silentLog, type Log } from '../store/context.js';
@@ -22,6 +22,8 @@ import { RenewalTimer, type NextRenewal } from './renewal-timer.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
 import { isMarkedRevoked } from './acme/revoked.js';
+import { readPasswordFile } from '../store/formats.js';
+import { verifyServed } from './verify-served.js';
 
 export type { RenewReason } from './due.js';
 
@@ -176,6 +178,10 @@ export class CertificateManager {
     const { generation, pair } = await m.store.stage(input, {
       expectName: c.identity.commonName,
       requireEku: c.usages,
+      formats: c.formats,
+      ...(c.access ? { access: c.access } : {}),
+      // Read at each renewal: the password may be rotated with the certificate.
+      ...(c.pkcs12 ? { pkcs12Password: await readPasswordFile(c.pkcs12.passwordFile) } : {}),
     });
     // 3. Activate (one rename) on trial when there is a check to pass: a crash before the commit
     //    is rolled back by the next recover.
@@ -234,20 +240,28 @@ export class CertificateManager {
   }
 
   private async hooks(m: Managed, event: HookEvent, generation: number | null): Promise<void> {
-    if (!m.config.hooks) return;
-    try {
-      await runHooks(
-        m.config.hooks,
+    const h = m.config.hooks;
+    if (!h) return;
+    const run = (): Promise<void> =>
+      runHooks(
+        h,
         event,
         { CERTSWAP_NAME: m.config.name, CERTSWAP_DIR: m.store.dir, CERTSWAP_GENERATION: String(generation ?? '') },
         this.clock,
       );
+    try {
+      await run();
     } catch (err) {
       // The switch stands; a consumer that did not reload keeps serving the previous valid pair.
       this.log.error(
         { event: 'hook', cert: m.config.name, hook: event, code: toCertswapError(err).code },
         (err as Error).message,
       );
+    }
+    // Proof that the reload took: the consumer must now present the active pair (none after the
+    // trial of a first install was undone: nothing to compare).
+    if (h.verify && generation !== null) {
+      await verifyServed(m.store, h.verify, run, { clock: this.clock, log: this.log, cert: m.config.name });
     }
   }
 

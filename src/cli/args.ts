@@ -6,6 +6,9 @@ import { MAX_KEEP, isKeep } from '../store/ops/prune.js';
 import { parseGeneration } from '../store/layout.js';
 import { EXTENDED_KEY_USAGES, type ExtendedKeyUsage, isExtendedKeyUsage } from '../pki/eku.js';
 import { REVOCATION_REASONS, type RevocationReason, isRevocationReason } from '../agent/acme/reasons.js';
+import { IMPORT_FROM, type ImportSource } from '../import/source.js';
+import type { AccessOptions } from '../store/access.js';
+import { FORMATS, type Format, isFormat } from '../store/formats.js';
 
 export const COMMANDS = [
   'install',
@@ -19,6 +22,7 @@ export const COMMANDS = [
   'recover',
   'agent',
   'renew',
+  'import',
   'revoke',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -45,7 +49,16 @@ export interface CheckArgs {
   requireEku: ExtendedKeyUsage[];
 }
 
-interface PairArgs extends StoreArgs, CheckArgs {
+/** What install, stage and import write besides the pair: who may read it, and in which formats. */
+interface OutputArgs {
+  /** --owner, --group, --key-mode, --cert-mode. */
+  access: AccessOptions;
+  /** --format, repeatable. */
+  formats: Format[];
+  pkcs12PasswordFile?: string;
+}
+
+interface PairArgs extends StoreArgs, CheckArgs, OutputArgs {
   cert: string;
   key: string;
   ca?: string;
@@ -60,10 +73,11 @@ export type AgentArgs =
 export type StoreCommandArgs =
   | (PairArgs & { command: 'install'; trial: boolean })
   | (PairArgs & { command: 'stage' })
+  | (StoreArgs & CheckArgs & OutputArgs & { command: 'import'; source: ImportSource; ca?: string; trial: boolean })
   | (StoreArgs & { command: 'activate'; generation: number; trial: boolean })
   | (StoreArgs & { command: 'rollback'; to?: number })
   | (StoreArgs & { command: 'prune'; keep?: number })
-  | (StoreArgs & CheckArgs & { command: 'verify' })
+  | (StoreArgs & CheckArgs & { command: 'verify'; served?: { host: string; port: number }; servername?: string })
   | (StoreArgs & { command: 'commit' })
   | (StoreArgs & { command: 'status'; expiringWithinMs?: number })
   | (StoreArgs & { command: 'recover' });
@@ -115,23 +129,35 @@ const OPTIONS = {
   force: { type: 'boolean' },
   directory: { type: 'string' },
   'directory-ca': { type: 'string' },
+  from: { type: 'string' },
+  owner: { type: 'string' },
+  group: { type: 'string' },
+  'key-mode': { type: 'string' },
+  'cert-mode': { type: 'string' },
+  format: { type: 'string', multiple: true },
+  'pkcs12-password-file': { type: 'string' },
+  served: { type: 'string' },
+  servername: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Which options each command accepts besides --dir, --json, --log-level and --lock-timeout. */
+/** What install and stage write besides the pair: consumer access and other formats. */
+const OUTPUT = ['owner', 'group', 'key-mode', 'cert-mode', 'format', 'pkcs12-password-file'];
 const ALLOWED: Record<Command, string[]> = {
-  install: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew', 'trial'],
-  stage: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew'],
+  install: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew', 'trial', ...OUTPUT],
+  stage: ['cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew', ...OUTPUT],
   activate: ['clock-skew', 'trial'],
   commit: [],
   rollback: ['to', 'clock-skew'],
   prune: ['keep', 'clock-skew'],
   status: ['clock-skew', 'expiring-within'],
-  verify: ['trust', 'expect-name', 'require-eku', 'clock-skew'],
+  verify: ['trust', 'expect-name', 'require-eku', 'clock-skew', 'served', 'servername'],
   recover: ['clock-skew'],
   agent: ['config', 'demo', 'once'],
   renew: ['config', 'demo', 'name', 'dry-run'],
+  import: ['from', 'cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew', 'trial', ...OUTPUT],
   revoke: ['generation', 'reason', 'force', 'config', 'name', 'directory', 'directory-ca'],
 };
 const COMMON = ['dir', 'json', 'log-level', 'lock-timeout', 'help', 'version'];
@@ -142,6 +168,50 @@ function seconds(name: string, text: string | undefined): number | undefined {
   if (text.trim() === '' || !Number.isFinite(v) || v < 0)
     throw new UsageError(`--${name} must be a number of seconds, not ${JSON.stringify(text)}`);
   return Math.round(v * 1000);
+}
+
+/** A file mode in octal, as chmod(1) takes it: 640 or 0640. */
+function mode(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^0?[0-7]{3}$/.test(text))
+    throw new UsageError(`--${name} must be an octal mode such as 0640, not ${JSON.stringify(text)}`);
+  return Number.parseInt(text, 8);
+}
+
+/** HOST:PORT, [IPv6]:PORT. */
+function hostPort(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):([0-9]{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) throw new UsageError(`--served must be HOST:PORT, not ${JSON.stringify(text)}`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** The output options install, stage and import share. */
+function output(v: {
+  owner?: string;
+  group?: string;
+  'key-mode'?: string;
+  'cert-mode'?: string;
+  format?: string[];
+  'pkcs12-password-file'?: string;
+}): OutputArgs {
+  const access: AccessOptions = defined({
+    owner: v.owner,
+    group: v.group,
+    keyMode: mode('key-mode', v['key-mode']),
+    certMode: mode('cert-mode', v['cert-mode']),
+  });
+  const out = formats(v.format);
+  if (out.includes('pkcs12') !== (v['pkcs12-password-file'] !== undefined))
+    throw new UsageError('--format pkcs12 and --pkcs12-password-file FILE go together');
+  return { access, formats: out, ...defined({ pkcs12PasswordFile: v['pkcs12-password-file'] }) };
+}
+
+function formats(list: string[] | undefined): Format[] {
+  for (const f of list ?? []) {
+    if (!isFormat(f)) throw new UsageError(`--format must be ${FORMATS.join(', ')}, not ${JSON.stringify(f)}`);
+  }
+  return (list ?? []) as Format[];
 }
 
 function generation(what: string, text: string): number {
@@ -179,7 +249,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     if (!COMMON.includes(opt) && !ALLOWED[command].includes(opt))
       throw new UsageError(`${command} does not take --${opt}`);
   }
-  if (command === 'activate' ? rest.length !== 1 : rest.length !== 0) {
+  if (command !== 'import' && (command === 'activate' ? rest.length !== 1 : rest.length !== 0)) {
     throw new UsageError(
       command === 'activate'
         ? 'activate takes exactly one generation number'
@@ -211,9 +281,26 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     case 'stage': {
       if (v.cert === undefined || v.key === undefined)
         throw new UsageError(`${command} needs --cert FILE and --key FILE`);
-      const pair: PairArgs = { ...store, ...checks, cert: v.cert, key: v.key, ...defined({ ca: v.ca }) };
+      const pair: PairArgs = {
+        ...store,
+        ...checks,
+        cert: v.cert,
+        key: v.key,
+        ...output(v),
+        ...defined({ ca: v.ca }),
+      };
       return command === 'install' ? { ...pair, command, trial: v.trial ?? false } : { ...pair, command };
     }
+    case 'import':
+      return {
+        ...store,
+        ...checks,
+        command,
+        source: importSource(v, rest),
+        ...output(v),
+        ...defined({ ca: v.ca }),
+        trial: v.trial ?? false,
+      };
     case 'activate':
       return { ...store, command, generation: generation('activate', rest[0]!), trial: v.trial ?? false };
     case 'rollback':
@@ -225,8 +312,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
       }
       return { ...store, command, keep: Number(v.keep) };
     }
-    case 'verify':
-      return { ...store, ...checks, command };
+    case 'verify': {
+      if (v.servername !== undefined && v.served === undefined) throw new UsageError('--servername needs --served');
+      const served = v.served === undefined ? {} : { served: hostPort(v.served) };
+      return { ...store, ...checks, command, ...served, ...defined({ servername: v.servername }) };
+    }
     case 'status': {
       const within = v['expiring-within'];
       if (within === undefined) return { ...store, command };
@@ -245,6 +335,23 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
   }
 }
 
+/** `import`'s source: `--from certbot LIVE_DIR`, `--from lego CERT_DIR NAME`, or `--cert FILE --key FILE`. */
+function importSource(v: { from?: string; cert?: string; key?: string }, rest: string[]): ImportSource {
+  const forms = 'import needs --from certbot LIVE_DIR, --from lego CERT_DIR NAME, or --cert FILE --key FILE';
+  if (v.from === undefined) {
+    if (v.cert === undefined || v.key === undefined || rest.length !== 0) throw new UsageError(forms);
+    return { from: 'files', cert: v.cert, key: v.key };
+  }
+  if (v.cert !== undefined || v.key !== undefined)
+    throw new UsageError('import takes --from or --cert/--key, not both');
+  if (v.from === 'certbot' && rest.length === 1) return { from: 'certbot', live: rest[0]! };
+  if (v.from === 'lego' && rest.length === 2) return { from: 'lego', certificates: rest[0]!, name: rest[1]! };
+  if (!(IMPORT_FROM as readonly string[]).includes(v.from))
+    throw new UsageError(`--from must be ${IMPORT_FROM.join(' or ')}, not ${JSON.stringify(v.from)}`);
+  throw new UsageError(forms);
+}
+
+/** `revoke`: the generation, the reason, and where the CA is (--config [--name], or --directory). */
 function revoke(store: StoreArgs, v: Record<string, string | boolean | string[] | undefined>): RevokeArgs {
   const text = (k: string): string | undefined => v[k] as string | undefined;
   const reason = text('reason') ?? 'unspecified';

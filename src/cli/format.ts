@@ -16,6 +16,8 @@ export function formatStatus(s: StoreStatus): string {
       `trial    generation ${s.trial.generation} on trial since ${s.trial.startedAt}; ` +
         `returns to ${s.trial.returnTo ?? 'nothing'} unless committed`,
     );
+  const formats = s.generations.find((g) => g.active)?.files;
+  if (formats?.length) lines.push(`formats  ${formats.join(' ')} (beside cert.pem and key.pem in current/)`);
   if (s.currentProblem) lines.push(`problem  ${s.currentProblem}`);
   for (const p of s.problems) lines.push(`problem  ${p.code}: ${p.message}`);
   if (s.generations.length === 0) return `${lines.join('\n')}\n(no generations)\n`;
@@ -42,6 +44,10 @@ export function formatVerify(generation: number, info: CertInfo): string {
     `ok: generation ${generation}, ${info.subject}, ${info.keyType}, ` +
     `valid until ${info.notAfter}, sha256 ${info.fingerprint}\n`
   );
+}
+
+export function formatServed(s: { host: string; port: number }, r: { generation: number; served: string }): string {
+  return `ok: ${s.host}:${s.port} serves generation ${r.generation}, sha256 ${r.served}\n`;
 }
 
 export function formatPrune(r: PruneResult): string {

@@ -3,8 +3,9 @@
  * Exit 0 on success, 1 when the operation is refused or fails, 2 on a usage error.
  */
 import { createRequire } from 'node:module';
-import { GenerationStore } from '../store/store.js';
+import { GenerationStore, type InstallResult, type OutputOptions } from '../store/store.js';
 import { readInputFile, readPairFiles } from '../io/input.js';
+import { readImport } from '../import/source.js';
 import { silentLog, type Log } from '../store/context.js';
 import { toCertswapError } from '../errors.js';
 import type { ValidationOptions } from '../pki/validate.js';
@@ -20,7 +21,9 @@ import {
   type StoreCommandArgs,
 } from './args.js';
 import { USAGE } from './usage.js';
-import { formatPrune, formatRecover, formatStatus, formatVerify } from './format.js';
+import { formatPrune, formatRecover, formatServed, formatStatus, formatVerify } from './format.js';
+import { type Format, readPasswordFile } from '../store/formats.js';
+import type { AccessOptions } from '../store/access.js';
 import type { SignalLatch } from '../agent/signal-latch.js';
 
 export interface Io {
@@ -34,6 +37,7 @@ export interface Io {
 /** The commands that change a store: they create it if missing, and log at the chosen level. */
 const MUTATING: ReadonlySet<Command> = new Set<Command>([
   'install',
+  'import',
   'stage',
   'activate',
   'commit',
@@ -122,6 +126,26 @@ async function executeRevoke(args: RevokeArgs, io: Io): Promise<number> {
   return 0;
 }
 
+/** install's JSON output, which import extends. */
+function installed(r: InstallResult): Record<string, unknown> {
+  return { generation: r.generation, previous: r.previous, fingerprint: r.info.fingerprint, notAfter: r.info.notAfter };
+}
+
+/** The access and formats install, stage and import write, the PKCS#12 password read from its file. */
+async function outputOptions(args: {
+  access: AccessOptions;
+  formats: Format[];
+  pkcs12PasswordFile?: string;
+}): Promise<OutputOptions> {
+  return {
+    access: args.access,
+    formats: args.formats,
+    ...(args.pkcs12PasswordFile !== undefined
+      ? { pkcs12Password: await readPasswordFile(args.pkcs12PasswordFile) }
+      : {}),
+  };
+}
+
 async function execute(args: StoreCommandArgs, io: Io): Promise<number> {
   const print = (human: string, json: unknown): void => io.out(args.json ? `${JSON.stringify(json)}\n` : human);
   const store = await GenerationStore.open(args.dir, {
@@ -134,22 +158,25 @@ async function execute(args: StoreCommandArgs, io: Io): Promise<number> {
     case 'install':
     case 'stage': {
       const input = await readPairFiles({ cert: args.cert, key: args.key, ca: args.ca });
+      const output = await outputOptions(args);
       if (args.command === 'stage') {
-        const r = await store.stage(input);
+        const r = await store.stage(input, output);
         print(`${r.generation}\n`, {
           generation: r.generation,
           fingerprint: r.pair.info.fingerprint,
           notAfter: r.pair.info.notAfter,
         });
       } else {
-        const r = await store.install(input, { trial: args.trial });
-        print(`${r.generation}\n`, {
-          generation: r.generation,
-          previous: r.previous,
-          fingerprint: r.info.fingerprint,
-          notAfter: r.info.notAfter,
-        });
+        const r = await store.install(input, { ...output, trial: args.trial });
+        print(`${r.generation}\n`, installed(r));
       }
+      return 0;
+    }
+    case 'import': {
+      // The source is read (never changed) before the install takes the lock, as install's files are.
+      const { input, files } = await readImport(args.source, args.ca);
+      const r = await store.install(input, { ...(await outputOptions(args)), trial: args.trial });
+      print(`${r.generation}\n`, { ...installed(r), from: args.source.from, files });
       return 0;
     }
     case 'activate': {
@@ -193,6 +220,13 @@ async function execute(args: StoreCommandArgs, io: Io): Promise<number> {
       return 0;
     }
     case 'verify': {
+      if (args.served) {
+        const { checkServed } = await import('../consumers/served.js');
+        const s = { ...args.served, ...(args.servername !== undefined ? { servername: args.servername } : {}) };
+        const r = await checkServed(store, s, true);
+        print(formatServed(s, r), { ...r, server: `${s.host}:${s.port}` });
+        return 0;
+      }
       const r = await store.verify();
       print(formatVerify(r.generation, r.info), { generation: r.generation, valid: true, ...r.info });
       return 0;

@@ -10,6 +10,10 @@ Commands:
   install  --cert FILE --key FILE [--ca FILE] [--expect-name NAME] [--trial]
                                     stage, then activate
   stage    --cert FILE --key FILE [--ca FILE] [--expect-name NAME]   write and validate only
+  import   --from certbot LIVE_DIR | --from lego CERT_DIR NAME | --cert FILE --key FILE
+           [--ca FILE] [--expect-name NAME] [--trial]
+                                    install the pair certbot or lego obtained (their files are
+                                    only read): certbot's live/NAME, lego's certificates/NAME.*
   activate GEN [--trial]            make generation GEN active (validated again first); with
                                     --trial it must be confirmed by commit, or rollback/recover
                                     return to the generation before it
@@ -20,7 +24,9 @@ Commands:
   status   [--expiring-within D]    what is active and what every generation holds; with
                                     --expiring-within (14d, 12h...): exit 1 with the reason on
                                     stderr unless the active pair is valid beyond that time
-  verify   [--expect-name NAME]     check the active pair: present, matching, in validity
+  verify   [--expect-name NAME] [--served HOST:PORT [--servername NAME]]
+                                    check the active pair: present, matching, in validity; with
+                                    --served, that the server there presents it (exit 1 if not)
   recover                           start-up repair after a crash; safe to run any time
   agent    --config FILE | --demo [--once]
                                     the renewal agent: keeps certificates fresh (SIGHUP: renew
@@ -36,6 +42,15 @@ Commands:
 Options:
   --dir DIR            the store directory (default: $CERTSWAP_DIR)
   --json               machine-readable output (errors too)
+  --from CLIENT        import: certbot or lego
+  --trust FILE         stage/install/import/verify: the chain must lead to a CA in FILE
+  --require-eku USAGE  stage/install/import/verify: ${EXTENDED_KEY_USAGES.join(' or ')} (repeatable)
+  --owner USER         stage/install/import: owner of the files (root or this user)
+  --group GROUP        stage/install/import: the consumer's group: key 0640, directories 0710
+  --key-mode MODE      stage/install/import: mode of key.pem, bundle.pem, cert.p12 (0600; 0640 with --group)
+  --cert-mode MODE     stage/install/import: mode of cert.pem, ca.pem, fullchain.pem (default 0644)
+  --format FORMAT      stage/install/import: also write fullchain, bundle or pkcs12 (repeatable)
+  --pkcs12-password-file FILE   stage/install/import: the password of cert.p12 (with --format pkcs12)
   --trust FILE         stage/install/verify: the chain must lead to a CA in FILE
   --require-eku USAGE  stage/install/verify: ${EXTENDED_KEY_USAGES.join(' or ')} (repeatable)
   --directory-ca FILE  revoke --directory: the PEM the CA's TLS certificate must chain to

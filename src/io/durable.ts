@@ -1,7 +1,7 @@
 /**
  * The durable file system primitives, and the only module that changes anything on disk, with
  * one exception: lock.ts creates the lock file itself (O_CREAT with the open that locks it). It
- * need not be durable: a flock does not outlive its holder, let alone a power cut, and a lock file
+ * need not be durable: the lock does not outlive its holder, let alone a power cut, and a lock file
  * lost in one is created again by the next lock. The invariants cited (I3) are docs/design.md's.
  *
  * rename(2) is atomic but not durable: a file's data must reach the disk before the name that
@@ -24,17 +24,28 @@ export function tempNameFor(target: string): string {
   return path.join(path.dirname(target), `.${base}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
+/** Who owns a file or directory certswap creates for a consumer (io/ownership.ts says whom it trusts). */
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
 /**
  * Creates `file` (which must not exist) with exactly `data` and `mode`, and fsyncs it.
  * O_EXCL|O_NOFOLLOW: a planted file or symlink at that name is refused rather than followed or
  * overwritten. The file is created with `mode` already, and fchmod then restores the bits a umask
  * may have cleared, so there is no moment at which it is more open than `mode`.
+ * With `owner`, the file is created readable by its creator only, given to `owner` (fchown on the
+ * descriptor, never by name: the name could be swapped in between), and only then opened to
+ * `mode`: the group it is opened to is already the consumer's. fchown comes before fchmod because
+ * a chown may clear mode bits.
  * On failure the partial file is removed.
  */
-export async function writeNewFile(file: string, data: Uint8Array, mode: number): Promise<void> {
-  const fd = await fsOps.open(file, O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW, mode);
+export async function writeNewFile(file: string, data: Uint8Array, mode: number, owner?: Owner): Promise<void> {
+  const fd = await fsOps.open(file, O.O_WRONLY | O.O_CREAT | O.O_EXCL | O.O_NOFOLLOW, owner ? mode & 0o600 : mode);
   let ok = false;
   try {
+    if (owner) await fsOps.fchown(fd, owner.uid, owner.gid, file);
     await fsOps.fchmod(fd, mode, file);
     await fsOps.write(fd, data, file);
     // The data must be on disk before any rename makes this file reachable under its final name.
@@ -46,6 +57,25 @@ export async function writeNewFile(file: string, data: Uint8Array, mode: number)
       await fsOps.close(fd).catch(() => undefined);
       await fsOps.unlink(file).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Gives the existing directory `dir` to `owner` with `mode`, through a descriptor opened without
+ * following a link (O_NOFOLLOW|O_DIRECTORY: a link or a file planted at the name is refused), and
+ * fsyncs it so that the change survives a power cut. Calls only what differs: an unchanged
+ * directory costs an open and an fstat. fchown before fchmod, as in writeNewFile.
+ */
+export async function setDirAccess(dir: string, owner: Owner, mode: number): Promise<void> {
+  const fd = await fsOps.open(dir, O.O_RDONLY | O.O_DIRECTORY | O.O_NOFOLLOW);
+  try {
+    const st = await fsOps.fstat(fd);
+    if (st.uid === owner.uid && st.gid === owner.gid && (st.mode & 0o7777) === mode) return;
+    if (st.uid !== owner.uid || st.gid !== owner.gid) await fsOps.fchown(fd, owner.uid, owner.gid, dir);
+    await fsOps.fchmod(fd, mode, dir);
+    await fsOps.fsync(fd, dir);
+  } finally {
+    closeInBackground(fd);
   }
 }
 

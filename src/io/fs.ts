@@ -18,6 +18,7 @@ export type MutatingOp =
   | 'write'
   | 'fsync'
   | 'fchmod'
+  | 'fchown'
   | 'mkdir'
   | 'chmod'
   | 'rename'
@@ -64,6 +65,10 @@ export const fsOps = {
   async fchmod(fd: number, mode: number, path = ''): Promise<void> {
     await promisify(fs.fchmod)(fd, mode);
     mutated('fchmod', path);
+  },
+  async fchown(fd: number, uid: number, gid: number, path = ''): Promise<void> {
+    await promisify(fs.fchown)(fd, uid, gid);
+    mutated('fchown', path);
   },
   async fstat(fd: number): Promise<fs.Stats> {
     return promisify(fs.fstat)(fd);
@@ -143,6 +148,8 @@ export const fsOps = {
   readdirBuffers: (path: string): Promise<Buffer[]> => fs.promises.readdir(path, { encoding: 'buffer' }),
   lstat: (path: string): Promise<fs.Stats> => fs.promises.lstat(path),
   stat: (path: string): Promise<fs.Stats> => fs.promises.stat(path),
+  /** The path with every link and '..' resolved (import: where a lineage the user named really is). */
+  realpath: (path: string): Promise<string> => fs.promises.realpath(path),
   /**
    * The blocking twin of readBounded (bounded-read.ts), with its rule: the same open flags, then
    * `check`, a regular file, within `maxBytes` (else EFBIG), before a byte is read; a link at the
@@ -249,6 +256,7 @@ const blockingOps: Partial<typeof fsOps> = {
   readdirBuffers: async (path) => fs.readdirSync(path, { encoding: 'buffer' }),
   lstat: async (path) => fs.lstatSync(path),
   stat: async (path) => fs.statSync(path),
+  realpath: async (path) => fs.realpathSync(path),
 };
 const threadPoolOps: Partial<typeof fsOps> = Object.fromEntries(
   Object.keys(blockingOps).map((k) => [k, fsOps[k as keyof typeof fsOps]]),

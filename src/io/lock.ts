@@ -1,13 +1,21 @@
 /**
- * The store's cross-process lock: flock(2) on <dir>/.lock.
+ * The store's cross-process lock: an open file description lock (fcntl F_OFD_SETLK, write lock on
+ * the whole file) on <dir>/.lock.
  *
- * flock is chosen over a pid file because the kernel releases it the instant its holder dies
- * (kill -9 included) and it does not survive a power cut. There is therefore never a stale lock
- * to detect or break, and no race between two processes breaking the same stale lock. The lock
- * file itself is never removed: unlinking a flock file lets a waiter lock an orphaned inode
- * while a newcomer locks a new one.
+ * A kernel lock is chosen over a pid file because the kernel releases it the instant its holder
+ * dies (kill -9 included) and it does not survive a power cut. There is therefore never a stale
+ * lock to detect or break, and no race between two processes breaking the same stale lock. The lock
+ * file itself is never removed: unlinking a lock file lets a waiter lock an orphaned inode while a
+ * newcomer locks a new one.
  *
- * Node has no flock; fs-ext provides it (a small native addon).
+ * An OFD lock has flock(2)'s ownership (the open file description, so two opens in one process
+ * exclude each other, and a hook we spawn inherits nothing: Node opens with O_CLOEXEC), not the
+ * classic POSIX record lock's (the process, dropped when it closes any descriptor of the file).
+ * It is not a flock: the kernel keeps the two kinds apart, so a flock(1) on .lock, or a certswap
+ * built on flock, does not exclude this one (docs/design.md, The lock).
+ *
+ * Node has no file locks; fs-native-extensions provides them from an N-API addon with prebuilt
+ * binaries, so installing needs no compiler and one build loads under every Node version.
  */
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +25,19 @@ import { untrustedFileProblem } from './ownership.js';
 import { STATE_FILE_MODE } from '../store/layout.js';
 
 const require = createRequire(import.meta.url);
-const { flockSync } = require('fs-ext') as { flockSync(fd: number, flags: 'exnb' | 'un'): void };
+/** Whole-file write lock (offset 0, length 0 = to the end, however the file grows); false when held elsewhere. */
+type TryLock = (fd: number) => boolean;
+let tryLock: TryLock | undefined;
+
+/**
+ * The addon, loaded by the first lock rather than at import: finding it (require-addon resolves
+ * the prebuild for the platform) is a measurable part of the CLI's start-up (docs/performance.md),
+ * and the commands that take no lock (status, verify) need not pay it.
+ */
+function lockAddon(): TryLock {
+  tryLock ??= (require('fs-native-extensions') as { tryLock: TryLock }).tryLock;
+  return tryLock;
+}
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
@@ -58,14 +78,11 @@ export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT
       });
     }
     for (;;) {
-      try {
-        // Non-blocking, polled: a blocking flock would hold a libuv thread for as long as it waits.
-        flockSync(fd, 'exnb');
-        break;
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') throw err;
-      }
+      // Non-blocking, polled: a blocking F_OFD_SETLKW would hold a libuv thread for as long as it
+      // waits, and could not be given up at the deadline.
+      // A conflict is EAGAIN on Linux (POSIX also allows EACCES; Linux does not use it), which
+      // tryLock returns as false; any other error is thrown as it is.
+      if (lockAddon()(fd)) break;
       if (Date.now() >= deadline) {
         throw new CertswapError(
           ErrorCodes.BUSY,
@@ -85,7 +102,7 @@ export async function acquireLock(file: string, timeoutMs = DEFAULT_LOCK_TIMEOUT
     async release() {
       if (released) return;
       released = true;
-      // Closing the descriptor drops the flock.
+      // Closing the descriptor (the only one on this open file description) drops the lock.
       await fsOps.close(fd);
     },
   };

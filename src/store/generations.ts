@@ -9,7 +9,7 @@ import { settleAll } from '../io/concurrency.js';
 import { readInputFile } from '../io/input.js';
 import { CA_FILE, CERT_FILE, KEY_FILE, generationFromLinkTarget, isGenerationName, type StorePaths } from './layout.js';
 import { validatePair, validateStagedPair, type ValidatedPair, type ValidationOptions } from '../pki/validate.js';
-import { readMeta, unchangedSinceStaging } from './records/meta.js';
+import { digestOf, readMeta, unchangedSinceStaging, type GenerationMeta } from './records/meta.js';
 import { checkLayoutDir, checkLayoutFile, generationsDirExists } from './store-path.js';
 
 /** The names in `dir`, or none if it does not exist (a store before its first stage). */
@@ -188,11 +188,43 @@ export async function validateGeneration(
   opts: ValidationOptions,
 ): Promise<ValidatedPair> {
   const [files, meta] = await settleAll([readGenerationFiles(paths, n), readMeta(paths.generationDir(n))] as const);
+  // The other formats must still be what was staged: a consumer reads them as the pair.
+  await checkFormatFiles(paths.generationDir(n), n, meta);
   // Unchanged since staging: the key match proven then still holds (see validateStagedPair).
   if (meta !== null && unchangedSinceStaging(meta, files)) {
     return namingGeneration(n, () => validateStagedPair(files, opts, meta.keyType));
   }
   return validateFiles(files, opts);
+}
+
+/**
+ * The other formats recorded at staging (fullchain.pem, bundle.pem, cert.p12) are present and
+ * byte for byte what was staged, by their SHA-256 in .meta.json. Without a record there is nothing
+ * to compare with (a damaged record only costs this check). Raises
+ * CERTSWAP_INCOMPLETE_GENERATION, or CERTSWAP_UNSAFE_STORE for a file that is not ours.
+ */
+async function checkFormatFiles(dir: string, n: number, meta: GenerationMeta | null): Promise<void> {
+  const recorded = meta?.sha256?.files;
+  if (!recorded) return;
+  await settleAll(
+    Object.entries(recorded).map(async ([name, digest]) => {
+      const file = path.join(dir, name);
+      const data = await readInputFile(file, 'cert', {
+        noFollow: true,
+        check: (st) => checkLayoutFile(st, file, { generation: n }),
+      }).catch((err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        return null;
+      });
+      if (data === null || digestOf(data) !== digest) {
+        throw new CertswapError(
+          ErrorCodes.INCOMPLETE_GENERATION,
+          `generation ${n}: ${name} ${data === null ? 'is missing' : 'differs from what was staged'}`,
+          { generation: n, path: file },
+        );
+      }
+    }),
+  );
 }
 
 /** Validates the files read from one generation in full, naming the generation in any error. */

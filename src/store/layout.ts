@@ -2,7 +2,7 @@
  * Names and paths of the on-disk contract (docs/design.md, "On-disk layout"). Tests, scripts and other
  * tools rely on these names; nothing else in src/ spells them.
  *
- *   <dir>/generations/<n>/{cert.pem,key.pem[,ca.pem],.meta.json}
+ *   <dir>/generations/<n>/{cert.pem,key.pem[,ca.pem][,fullchain.pem][,bundle.pem][,cert.p12],.meta.json}
  *   <dir>/generations/.staging-*   being written; never looks like a generation
  *   <dir>/generations/.trash-*     being pruned; already out of the contract
  *   <dir>/current -> generations/<n>
@@ -26,6 +26,10 @@ export const CERT_FILE = 'cert.pem';
 export const KEY_FILE = 'key.pem';
 export const CA_FILE = 'ca.pem';
 export const META_FILE = '.meta.json';
+/** The formats a certificate may ask for (store/formats.ts): leaf + chain; key + leaf + chain; PKCS#12. */
+export const FULLCHAIN_FILE = 'fullchain.pem';
+export const BUNDLE_FILE = 'bundle.pem';
+export const PKCS12_FILE = 'cert.p12';
 export const STAGING_PREFIX = '.staging-';
 export const TRASH_PREFIX = '.trash-';
 /** The acme provisioner's directory in the store: its account key, and revocation markers. */

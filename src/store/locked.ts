@@ -1,7 +1,7 @@
 /**
  * The store's locked section, in the types. The operations that change the store (stage,
  * activate, rollback, commit, prune, recover) take a LockedContext, and only underLock makes one:
- * after the path to the store has been checked, the flock taken, and the path checked again. So
+ * after the path to the store has been checked, the lock taken, and the path checked again. So
  * "runs with the store lock held" is not a comment that a caller may overlook: a function that
  * needs the lock cannot be called without it (short of a cast).
  */

@@ -187,9 +187,18 @@ export function checkLayoutDir(st: Stats, where: string, extra: { generation?: n
 /**
  * What a file of the layout must be (fstat of the descriptor opened without following links):
  * a regular file with one name, owned by us or root, writable by nobody else (io/ownership.ts).
- * Raises CERTSWAP_UNSAFE_STORE.
+ * Raises CERTSWAP_UNSAFE_STORE, or ENOENT for a file removed since it was opened (no name left).
  */
 export function checkLayoutFile(st: Stats, where: string, extra: { generation?: number } = {}): void {
+  // No name at all: the file was removed (prune, a rename over it) between our open and this fstat.
+  // That is no hard link but a file that vanished: ENOENT, which readers answer by resolving again.
+  if (st.isFile() && st.nlink === 0) {
+    throw Object.assign(new Error(`ENOENT: ${where} was removed while it was read`), {
+      code: 'ENOENT',
+      syscall: 'fstat',
+      path: where,
+    });
+  }
   const problem = untrustedFileProblem(st);
   if (problem !== null) {
     throw new CertswapError(ErrorCodes.UNSAFE_STORE, `${where} ${problem}`, { path: where, ...extra });

@@ -12,7 +12,9 @@ import path from 'node:path';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../io/lock.js';
 import { type LockedContext, underLock } from './locked.js';
 import { checkStorePath, prepareStoreDir } from './store-path.js';
-import { stageLocked, type StageResult } from './ops/stage.js';
+import { stageLocked, type StageOutput, type StageResult } from './ops/stage.js';
+import { resolveAccess, type AccessOptions } from './access.js';
+import { formatFiles, type FormatOptions } from './formats.js';
 import {
   activateLocked,
   checkCanActivate,
@@ -41,6 +43,12 @@ export interface StoreOptions {
   now?: () => Date;
   /** A pino logger (or anything with its debug/info/warn/error); default silent. */
   log?: Log;
+}
+
+/** What stage and install write besides the pair (docs/consumers.md): consumer access, other formats. */
+export interface OutputOptions extends FormatOptions {
+  /** Owner, group and modes for a consumer that runs as another user. */
+  access?: AccessOptions;
 }
 
 export interface InstallResult extends SwitchResult {
@@ -108,11 +116,14 @@ export class GenerationStore {
   /**
    * Writes and validates a new generation without activating it; returns its number.
    * Raises the validation codes (CERTSWAP_KEY_MISMATCH, CERTSWAP_EXPIRED...), CERTSWAP_BUSY, or
-   * a file system code; on any error nothing is left on disk.
+   * a file system code; on any error nothing is left on disk. With `access` and `formats`
+   * (OutputOptions), also CERTSWAP_UNKNOWN_USER, CERTSWAP_UNKNOWN_GROUP and CERTSWAP_BAD_ARGUMENT,
+   * before anything is staged.
    */
-  async stage(input: PairInput, opts: ValidationOptions = {}): Promise<StageResult> {
+  async stage(input: PairInput, opts: ValidationOptions & OutputOptions = {}): Promise<StageResult> {
     const { pair, at } = this.validateInput(input, opts);
-    return this.locked('stage', (ctx) => stageLocked(ctx, pair, at));
+    const output = await this.prepareOutput(pair, opts);
+    return this.locked('stage', (ctx) => stageLocked(ctx, pair, at, output));
   }
 
   /**
@@ -129,12 +140,16 @@ export class GenerationStore {
    * stage then activate under one hold of the lock: nothing can come between the two.
    * With `trial`, the activation is on trial (see activate).
    */
-  async install(input: PairInput, opts: ValidationOptions & ActivateOptions = {}): Promise<InstallResult> {
+  async install(
+    input: PairInput,
+    opts: ValidationOptions & ActivateOptions & OutputOptions = {},
+  ): Promise<InstallResult> {
     const { pair: validated, at } = this.validateInput(input, opts);
+    const output = await this.prepareOutput(validated, opts);
     return this.locked('install', async (ctx) => {
       // Refuse before staging what activation would refuse: a refused install leaves no trace.
       await checkCanActivate(ctx);
-      const { generation, pair } = await stageLocked(ctx, validated, at);
+      const { generation, pair } = await stageLocked(ctx, validated, at, output);
       return { ...(await activateLocked(ctx, generation, { trial: opts.trial }, pair)), staged: generation };
     });
   }
@@ -221,6 +236,18 @@ export class GenerationStore {
     try {
       const v = validationAt(this.ctx, opts);
       return { pair: validatePair(input, v), at: v.now! };
+    } catch (err) {
+      throw toCertswapError(err);
+    }
+  }
+
+  /**
+   * Resolves the consumer access (users and groups by name) and makes the other formats, before
+   * the lock: an unknown group or a refused password leaves no trace and never holds the lock.
+   */
+  private async prepareOutput(pair: ValidatedPair, opts: OutputOptions): Promise<StageOutput> {
+    try {
+      return { access: await resolveAccess(opts.access), files: formatFiles(pair, opts) };
     } catch (err) {
       throw toCertswapError(err);
     }

@@ -15,6 +15,7 @@ import { CertificateManager } from '../../src/agent/manager.js';
 import { parseConfig } from '../../src/agent/config.js';
 import { freePort, until, which } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
+import { nginxInstance } from '../helpers/nginx.js';
 
 const ROTATIONS = 20;
 
@@ -63,34 +64,11 @@ describe('nginx serving <store>/current, reloaded by the activation hook', funct
     const base = await tempDir();
     const prefix = path.join(base, 'nginx');
     const storeDir = path.join(base, 'store');
-    const conf = path.join(prefix, 'nginx.conf');
     const port = await freePort();
-    await fse.mkdirp(prefix);
-    await fse.writeFile(
-      conf,
-      `daemon off;
-master_process on;
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  server {
-    listen 127.0.0.1:${port} ssl;
-    ssl_certificate ${storeDir}/current/cert.pem;
-    ssl_certificate_key ${storeDir}/current/key.pem;
-    location / { return 200 "ok\\n"; }
-  }
-}
-`,
-    );
-    const nginxArgs = ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')];
+    const nginxArgs = await nginxInstance(prefix, port, {
+      cert: `${storeDir}/current/cert.pem`,
+      key: `${storeDir}/current/key.pem`,
+    });
     const config = parseConfig(
       {
         certificates: [

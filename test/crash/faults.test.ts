@@ -26,6 +26,16 @@ type Op = {
 const OPS: Op[] = [
   { name: 'install', run: (s, p) => s.install(p) },
   { name: 'stage', run: (s, p) => s.stage(p) },
+  {
+    // The consumer's group (root's here: any group will do for the calls) and every format.
+    name: 'install with a group and every format',
+    run: (s, p) =>
+      s.install(p, {
+        access: { group: String(process.getegid?.() ?? 0) },
+        formats: ['fullchain', 'bundle', 'pkcs12'],
+        pkcs12Password: Buffer.from('password'),
+      }),
+  },
   { name: 'activate', run: (s) => s.activate(5) },
   { name: 'rollback', run: (s) => s.rollback() },
   { name: 'prune', run: (s) => s.prune(1) },

@@ -1,7 +1,7 @@
 /**
  * An in-process crash: after the k-th mutating call, every further mutating call fails with
  * Crashed before it happens, so the operation and its clean-up stop there, as if the process had
- * died (the page cache keeps what was done). Closing descriptors still works, so the flock is
+ * died (the page cache keeps what was done). Closing descriptors still works, so the lock is
  * released as the kernel would release a dead process's lock.
  */
 import { fsOps, O } from '../../src/io/fs.js';

@@ -9,6 +9,7 @@ export const MUTATING_OPS: MutatingOp[] = [
   'write',
   'fsync',
   'fchmod',
+  'fchown',
   'mkdir',
   'chmod',
   'rename',

@@ -15,13 +15,15 @@ export interface TreeState {
   entries: string[];
 }
 
-export async function treeState(root: string): Promise<TreeState> {
+/** `hashUpTo`: files larger than this many bytes are described by their stat alone (a 1 GiB sparse file). */
+export async function treeState(root: string, hashUpTo = Number.POSITIVE_INFINITY): Promise<TreeState> {
   const entries: string[] = [];
   const visit = async (rel: string): Promise<void> => {
     const p = path.join(root, rel);
     const st = await fs.lstat(p, { bigint: true });
     let what = 'other';
     if (st.isSymbolicLink()) what = `-> ${await fs.readlink(p)}`;
+    else if (st.isFile() && Number(st.size) > hashUpTo) what = 'large file';
     else if (st.isFile())
       what = `sha256 ${createHash('sha256')
         .update(await fs.readFile(p))

@@ -18,10 +18,31 @@ export function isRoot(): boolean {
   return process.geteuid?.() === 0;
 }
 
-/** Adds a user with its own group, no home and no login shell, under a name no other run uses. */
-export function addUser(prefix = 'csw-attacker-'): User {
+export interface Group {
+  name: string;
+  gid: number;
+}
+
+/** Adds a group under a name no other run uses (a consumer group, as Debian's ssl-cert). */
+export function addGroup(prefix = 'csw-group-'): Group {
   const name = `${prefix}${randomBytes(4).toString('hex')}`;
-  execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', name], {
+  execFileSync('groupadd', [name], { stdio: 'pipe' });
+  const line = execFileSync('getent', ['group', name], { encoding: 'utf8' });
+  return { name, gid: Number(line.split(':')[2]) };
+}
+
+export function removeGroup(group: Group): void {
+  execFileSync('groupdel', [group.name], { stdio: 'pipe' });
+}
+
+/**
+ * Adds a user with its own group, no home and no login shell, under a name no other run uses;
+ * `groups` are its supplementary groups (a consumer's membership in the certificate's group).
+ */
+export function addUser(prefix = 'csw-attacker-', groups: string[] = []): User {
+  const name = `${prefix}${randomBytes(4).toString('hex')}`;
+  const extra = groups.length ? ['--groups', groups.join(',')] : [];
+  execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', ...extra, name], {
     stdio: 'pipe',
   });
   const id = (flag: string): number => Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
@@ -64,6 +85,18 @@ export async function spawnAs(user: User, cmd: string, args: string[]): Promise<
     env: await envFor(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/**
+ * Starts `cmd` as `user` with its supplementary groups (setpriv --init-groups), as a login or a
+ * service manager would: spawnAs keeps only the primary group.
+ */
+export async function spawnWithGroups(user: User, cmd: string, args: string[]): Promise<ChildProcess> {
+  return spawn(
+    'setpriv',
+    [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--inh-caps=-all', cmd, ...args],
+    { cwd: '/', env: await envFor(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
 }
 
 /** Runs `cmd` as `user`; fails the test unless it exits 0. */

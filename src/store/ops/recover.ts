@@ -60,8 +60,8 @@ function isStoreProblem(err: unknown): err is CertswapError & { code: CertswapCo
 /**
  * 1. Check generations/ (a real directory of ours, never a link) and remove leftovers (staging
  *    and trash directories, temporary links and files, provisioners' work directories), never
- *    following a link. There are no stale locks to break: the lock is a flock, which the kernel
- *    dropped when its holder died.
+ *    following a link. There are no stale locks to break: the lock is a kernel file lock, which
+ *    the kernel dropped when its holder died.
  * 2. Read the rollback record. An unreadable one (garbage, a link, a FIFO, too large) is replaced
  *    by an empty one, durably: left as it is it would block every later activation, and all it
  *    loses is the rollback targets. If it cannot be replaced (a directory was planted there),

@@ -21,6 +21,8 @@ export interface GenerationStatus extends Partial<CertInfo> {
   valid: boolean;
   /** Why it is not valid, as an error code. */
   problem?: ErrorCode;
+  /** The other formats it carries (fullchain.pem, bundle.pem, cert.p12), as recorded at staging. */
+  files?: string[];
 }
 
 export interface StoreStatus {

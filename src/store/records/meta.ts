@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { CertInfo } from '../../pki/cert-info.js';
 import { fsOps } from '../../io/fs.js';
-import { META_FILE } from '../layout.js';
+import { BUNDLE_FILE, FULLCHAIN_FILE, META_FILE, PKCS12_FILE } from '../layout.js';
 import { MAX_STATE_FILE_BYTES, readStateFile } from './state-file.js';
 import { checkLayoutDir, checkLayoutFile } from '../store-path.js';
 import type { ValidatedPair } from '../../pki/validate.js';
@@ -18,12 +18,18 @@ export interface Digests {
   cert: string;
   key: string;
   ca?: string;
+  /** The other formats' files (fullchain.pem, bundle.pem, cert.p12), by name. */
+  files?: Record<string, string>;
 }
 
 export interface GenerationMeta extends CertInfo {
   stagedAt?: string;
   sha256?: Digests;
+  /** The other formats written beside the pair (fullchain.pem, bundle.pem, cert.p12). */
+  files?: string[];
 }
+
+const FORMAT_FILE_NAMES: readonly string[] = [FULLCHAIN_FILE, BUNDLE_FILE, PKCS12_FILE];
 
 const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -32,6 +38,11 @@ export function stagedDigests(pair: ValidatedPair): Digests {
   const d: Digests = { cert: sha256(pair.certPem), key: sha256(pair.keyPem) };
   if (pair.caPem !== undefined) d.ca = sha256(pair.caPem);
   return d;
+}
+
+/** The digest of `data`, as the record keeps it. */
+export function digestOf(data: Uint8Array | string): string {
+  return sha256(data);
 }
 
 /** Whether `files` are byte for byte what was validated at staging. */
@@ -97,8 +108,19 @@ export function parseMeta(text: string | null): GenerationMeta | null {
     chainLength: m.chainLength as number,
   };
   if (m.stagedAt !== undefined) out.stagedAt = m.stagedAt;
+  const files = m.files;
+  if (Array.isArray(files) && files.every((f) => FORMAT_FILE_NAMES.includes(f as string))) {
+    out.files = files as string[];
+  }
   if (d !== null && typeof d === 'object' && hex(d.cert) && hex(d.key) && (d.ca === undefined || hex(d.ca))) {
     out.sha256 = { cert: d.cert, key: d.key, ...(d.ca === undefined ? {} : { ca: d.ca as string }) };
+    const f = d.files as Record<string, unknown> | undefined;
+    if (
+      f !== null &&
+      typeof f === 'object' &&
+      Object.entries(f).every(([k, v]) => FORMAT_FILE_NAMES.includes(k) && hex(v))
+    )
+      out.sha256.files = f as Record<string, string>;
   }
   return out;
 }

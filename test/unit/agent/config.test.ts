@@ -246,4 +246,54 @@ describe('agent configuration', () => {
     expect(c.dir).to.equal('/srv/demo/var/store');
     expect(c.provisioner).to.include({ type: 'local-ca', caDir: '/srv/demo/var/ca', lifetimeMs: 60_000 });
   });
+  it('access, formats, pkcs12 and hooks.verify: parsed with defaults, each mistake named', async () => {
+    const base = {
+      name: 'd',
+      dir: 's',
+      identity: { commonName: 'd1' },
+      provisioner: { type: 'local-ca', caDir: 'ca' },
+    };
+    const c = parseConfig(
+      {
+        certificates: [
+          {
+            ...base,
+            access: { group: 'ssl-cert', keyMode: '0640', certMode: '640' },
+            formats: ['fullchain', 'bundle', 'pkcs12'],
+            pkcs12: { passwordFile: 'p12.pass' },
+            hooks: { command: ['reload'], verify: { host: '127.0.0.1', port: 8443 } },
+          },
+        ],
+      },
+      '/etc/certswap',
+    ).certificates[0]!;
+    expect(c.access).to.deep.equal({ group: 'ssl-cert', keyMode: 0o640, certMode: 0o640 });
+    expect(c.formats).to.deep.equal(['fullchain', 'bundle', 'pkcs12']);
+    expect(c.pkcs12).to.deep.equal({ passwordFile: '/etc/certswap/p12.pass' });
+    expect(c.hooks!.verify).to.deep.equal({
+      host: '127.0.0.1',
+      port: 8443,
+      attempts: 5,
+      backoffMs: 1000,
+      timeoutMs: 30_000,
+    });
+    expect(parseConfig({ certificates: [base] }, '/').certificates[0]!.formats).to.deep.equal([]);
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ access: { keyMode: 0o640 } }, /access\.keyMode: expected a quoted octal mode/],
+      [{ access: { grup: 'x' } }, /access\.grup: unknown key/],
+      [{ formats: ['der'] }, /formats\[0\]: expected one of fullchain, bundle, pkcs12/],
+      [{ formats: ['bundle', 'bundle'] }, /formats\[1\]/],
+      [{ formats: ['pkcs12'] }, /pkcs12: formats: \[pkcs12\] and pkcs12.passwordFile go together/],
+      [{ pkcs12: { passwordFile: 'x' } }, /go together/],
+      [{ hooks: { command: ['r'], verify: { host: 'h', port: 0 } } }, /hooks\.verify\.port: expected a port/],
+      [{ hooks: { command: ['r'], verify: { host: 'h', port: 1, backoff: '1h' } } }, /hooks\.verify\.backoff/],
+    ];
+    for (const [extra, message] of bad) {
+      const e = await expectCode(
+        (async () => parseConfig({ certificates: [{ ...base, ...extra }] }, '/'))(),
+        'CERTSWAP_CONFIG_INVALID',
+      );
+      expect(e.message).to.match(message);
+    }
+  });
 });
