@@ -54,6 +54,17 @@ describe('acme: robustness against pebble', function () {
       expect(await fse.readdir(webroot)).to.deep.equal([]);
     });
 
+    it('http-01 webroot whose .well-known is a link: refused, nothing written where it points', async () => {
+      const webroot = await tempDir();
+      const elsewhere = await tempDir();
+      await fse.symlink(elsewhere, path.join(webroot, '.well-known'));
+      const { m } = env().manager(log, { http: { webroot } });
+      await m.start();
+      await expectCode(m.ensureCertificate('device'), ErrorCodes.PROVISION_FAILED, /is not a directory \(a link\?\)/);
+      expect(await fse.readdir(elsewhere)).to.deep.equal([]);
+      expect((await m.store('device').status()).generations).to.deep.equal([]);
+    });
+
     it('dns-01 whose hook sets nothing: CERTSWAP_ACME_CHALLENGE_FAILED, and every record is cleared all the same', async () => {
       const calls = path.join(env().base, `dns-calls-${Date.now()}.log`);
       const hook = path.join(env().base, `dns-noop-${Date.now()}.sh`);
