@@ -121,7 +121,7 @@ async function executeRevoke(args: RevokeArgs, io: Io): Promise<number> {
     args.json
       ? `${JSON.stringify(r)}\n`
       : `revoked generation ${r.generation} (serial ${r.serial}, ${r.reason})` +
-          `${r.active ? '; it is active: the agent renews it at once' : ''}\n`,
+          `${r.active ? '; it was active: renewal is due now (the agent renews at SIGHUP, or within the hour)' : ''}\n`,
   );
   return 0;
 }

@@ -91,7 +91,7 @@ describe('acme: certswap revoke against pebble', function () {
     expect((await env().pebble.certStatus(await serial(dir, 1))).Status).to.equal('Valid');
     const r = await certswap(['revoke', '--dir', dir, '--config', config, '--reason', 'keyCompromise', '--force']);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^revoked generation 1 .*keyCompromise.*renews it at once/);
+    expect(r.stdout).to.match(/^revoked generation 1 .*keyCompromise.*it was active: renewal is due now/);
     expect(await env().pebble.certStatus(await serial(dir, 1))).to.deep.include({ Status: 'Revoked', Reason: 1 });
     expect(await fse.pathExists(path.join(dir, '.acme', 'revoked-1'))).to.equal(true);
     expect((await checkDue(m.store('device'), m.config.certificates[0]!, new Date())).reason).to.equal('revoked');
