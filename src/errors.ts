@@ -51,6 +51,11 @@ export const ErrorCodes = {
   CA_REFUSED: 'CERTSWAP_CA_REFUSED',
   /** The CA answered with something that is not a certificate for our key and identity. */
   CA_BAD_ANSWER: 'CERTSWAP_CA_BAD_ANSWER',
+  // Enrolment over ACME (acme provisioner).
+  /** The ACME server found a challenge invalid; the message carries its problem detail. */
+  ACME_CHALLENGE_FAILED: 'CERTSWAP_ACME_CHALLENGE_FAILED',
+  /** The ACME server answered rateLimited; `retryAt` says when it may be asked again. */
+  ACME_RATE_LIMITED: 'CERTSWAP_ACME_RATE_LIMITED',
   // Importing a pair another ACME client obtained (certswap import).
   /**
    * The source is not the lineage it should be: certbot's live/NAME not under live/, a link that
@@ -97,6 +102,8 @@ export interface ErrorContext {
   file?: FileRole;
   generation?: number;
   syscall?: string;
+  /** When the server that refused may be asked again (ISO 8601): its Retry-After. */
+  retryAt?: string;
   cause?: unknown;
 }
 
@@ -106,6 +113,7 @@ export class CertswapError extends Error {
   readonly file?: FileRole;
   readonly generation?: number;
   readonly syscall?: string;
+  readonly retryAt?: string;
 
   constructor(code: ErrorCode, message: string, context: ErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
@@ -115,6 +123,7 @@ export class CertswapError extends Error {
     if (context.file !== undefined) this.file = context.file;
     if (context.generation !== undefined) this.generation = context.generation;
     if (context.syscall !== undefined) this.syscall = context.syscall;
+    if (context.retryAt !== undefined) this.retryAt = context.retryAt;
   }
 
   toJSON(): Record<string, unknown> {
@@ -123,6 +132,7 @@ export class CertswapError extends Error {
     if (this.file !== undefined) out.file = this.file;
     if (this.generation !== undefined) out.generation = this.generation;
     if (this.syscall !== undefined) out.syscall = this.syscall;
+    if (this.retryAt !== undefined) out.retryAt = this.retryAt;
     return out;
   }
 }

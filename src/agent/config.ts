@@ -14,6 +14,7 @@ import { KEY_TYPES, type KeyType } from '../pki/key-types.js';
 import { checkCfsslUrl } from './provisioners/cfssl-client.js';
 import type { SubjectAttributes } from '../pki/csr.js';
 import type { Identity } from './provisioners/provisioner.js';
+import { acmeIdentity, acmeProvisioner, type AcmeProvisionerConfig } from './acme/config.js';
 import { DEFAULT_BACKOFF, DEFAULT_WINDOW, type Backoff, type RenewWindow } from './schedule.js';
 import { checkWebhookUrl } from '../notify/webhook.js';
 import { NOTIFY_EVENTS, isNotifyEvent, type NotifyEvent } from '../notify/notifier.js';
@@ -24,7 +25,10 @@ import type { VerifyServedOptions } from './verify-served.js';
 export type ProvisionerConfig =
   | { type: 'local-ca'; caDir: string; lifetimeMs: number; keyType: KeyType; usages: ExtendedKeyUsage[] }
   | { type: 'command'; command: string[]; timeoutMs: number }
-  | CsrProvisionerConfig;
+  | CsrProvisionerConfig
+  | AcmeProvisionerConfig;
+
+export type { AcmeProvisionerConfig } from './acme/config.js';
 
 export interface CsrProvisionerConfig {
   type: 'csr';
@@ -107,7 +111,7 @@ export interface NotifyConfig {
 
 type Obj = Record<string, unknown>;
 
-function fail(where: string, problem: string): never {
+export function fail(where: string, problem: string): never {
   throw new CertswapError(ErrorCodes.CONFIG_INVALID, `${where}: ${problem}`);
 }
 
@@ -130,6 +134,8 @@ export const LIMITS = {
    * longest the CA/Browser Forum ever allowed) the point of rotating is lost.
    */
   lifetime: ['2s', '825d'],
+  /** How long the acme provisioner waits after its dns-01 hook set the record (DNS propagation). */
+  dnsWait: ['0s', '1h'],
   /** Attempts of a hook or of one CA request. */
   attempts: [1, 10],
   /** metrics.unhealthyAfter: how long renewals may fail before /healthz does. */
@@ -144,13 +150,13 @@ export const LIMITS = {
   keep: [0, MAX_KEEP],
 } as const;
 
-function obj(v: unknown, where: string): Obj {
+export function obj(v: unknown, where: string): Obj {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(where, 'expected a mapping');
   return v as Obj;
 }
 
 /** A mapping with no keys but `keys`: a misspelt key would otherwise be ignored in silence. */
-function mapping(v: unknown, where: string, keys: readonly string[]): Obj {
+export function mapping(v: unknown, where: string, keys: readonly string[]): Obj {
   const o = obj(v, where);
   for (const k of Object.keys(o)) {
     if (!keys.includes(k)) {
@@ -161,7 +167,12 @@ function mapping(v: unknown, where: string, keys: readonly string[]): Obj {
 }
 
 /** A duration within `range`, or `fallback` when absent. */
-function duration(v: unknown, fallback: string | number, where: string, range: readonly [string, string]): number {
+export function duration(
+  v: unknown,
+  fallback: string | number,
+  where: string,
+  range: readonly [string, string],
+): number {
   const ms = parseDuration(v === undefined ? fallback : v, where);
   const [min, max] = range.map((r) => parseDuration(r, 'limit')) as [number, number];
   if (ms < min || ms > max) {
@@ -201,12 +212,12 @@ function logLevel(v: unknown): string {
   return v;
 }
 
-function str(v: unknown, where: string): string {
+export function str(v: unknown, where: string): string {
   if (typeof v !== 'string' || v === '') fail(where, 'expected a non-empty string');
   return v;
 }
 
-function strList(v: unknown, where: string): string[] {
+export function strList(v: unknown, where: string): string[] {
   if (!Array.isArray(v) || v.length === 0) fail(where, 'expected a non-empty list');
   return v.map((x, i) => str(x, `${where}[${i}]`));
 }
@@ -218,7 +229,7 @@ function usages(v: unknown, where: string): ExtendedKeyUsage[] {
   return list as ExtendedKeyUsage[];
 }
 
-function keyType(v: unknown, where: string): KeyType {
+export function keyType(v: unknown, where: string): KeyType {
   const t = (v ?? 'P-256') as KeyType;
   if (!KEY_TYPES.includes(t)) fail(where, `unsupported ${JSON.stringify(v)} (${KEY_TYPES.join(', ')})`);
   return t;
@@ -246,6 +257,21 @@ const KEYS = {
   command: ['type', 'command', 'timeout'],
   csr: ['type', 'keyType', 'reuseKey', 'subject', 'issuerCa', 'cfssl'],
   cfssl: ['url', 'authKeyFile', 'tlsCa', 'profile', 'label', 'timeout', 'attempts', 'backoff'],
+  acme: [
+    'type',
+    'directory',
+    'directoryCa',
+    'email',
+    'termsAgreed',
+    'eab',
+    'challenge',
+    'http',
+    'tlsAlpn',
+    'dns',
+    'keyType',
+    'reuseKey',
+    'profile',
+  ],
   renew: ['from', 'to'],
   retry: ['initial', 'max'],
   check: ['command', 'tls', 'timeout'],
@@ -351,10 +377,11 @@ function csrProvisioner(p: Obj, where: string, base: string, usages: ExtendedKey
 
 function provisioner(raw: unknown, where: string, base: string, use: ExtendedKeyUsage[]): ProvisionerConfig {
   const type = obj(raw, where).type;
-  if (type !== 'local-ca' && type !== 'command' && type !== 'csr') {
-    fail(`${where}.type`, `expected local-ca, csr or command, not ${JSON.stringify(type)}`);
+  if (type !== 'local-ca' && type !== 'command' && type !== 'csr' && type !== 'acme') {
+    fail(`${where}.type`, `expected local-ca, csr, acme or command, not ${JSON.stringify(type)}`);
   }
   const p = mapping(raw, where, KEYS[type]);
+  if (type === 'acme') return acmeProvisioner(p, where, base, use);
   if (type === 'csr') return csrProvisioner(p, where, base, use);
   if (type === 'command') {
     const timeoutMs = duration(p.timeout, '60s', `${where}.timeout`, LIMITS.timeout);
@@ -429,6 +456,7 @@ function certificate(raw: unknown, where: string, base: string): CertificateConf
     usages: use,
     formats: formatList(c.formats, `${where}.formats`),
   };
+  if (out.provisioner.type === 'acme') out.identity = acmeIdentity(out.identity, `${where}.identity`);
   if (c.access !== undefined) out.access = access(c.access, `${where}.access`);
   if (c.pkcs12 !== undefined) {
     const p = mapping(c.pkcs12, `${where}.pkcs12`, KEYS.pkcs12);

@@ -8,9 +8,26 @@ import type { GenerationStore } from '../store/store.js';
 import type { CertificateConfig } from './config.js';
 import { matchesIdentity } from './provisioners/provisioner.js';
 import { renewalTime } from './schedule.js';
+import type { Log } from '../store/context.js';
+import { acmeDue } from './acme/due.js';
+import { isMarkedRevoked } from './acme/revoked.js';
 
 /** Why a renewal ran: the schedule, the operator, or the code of what is wrong with the active pair. */
-export type RenewReason = 'no active generation' | 'forced' | 'renewal due' | 'identity changed' | CertswapCode;
+export type RenewReason =
+  | 'no active generation'
+  | 'forced'
+  | 'renewal due'
+  | 'identity changed'
+  | 'revoked'
+  | CertswapCode;
+
+/** When the active certificate falls due: the local window's time, or the CA's (ARI, RFC 9773). */
+export interface DueTime {
+  at: Date;
+  why: 'window' | 'ari';
+  /** With ARI: when the CA is to be asked again (the agent wakes then, if that is sooner). */
+  recheckAt?: Date;
+}
 
 export interface DueCheck {
   /** Null when nothing is due yet. */
@@ -18,6 +35,8 @@ export interface DueCheck {
   /** The active certificate, when one validates. */
   info?: CertInfo;
   generation?: number;
+  /** When the active certificate falls due, when one validates and nothing else made it due. */
+  due?: DueTime;
 }
 
 /**
@@ -34,16 +53,42 @@ export function windowTime(c: CertificateConfig, info: Pick<CertInfo, 'notBefore
 }
 
 /**
+ * When the active certificate `info` (`cert`, its PEM) falls due: for an acme certificate whose CA
+ * offers renewal information, the moment drawn in the CA's suggested window (acme/due.ts); else the
+ * local window's time.
+ */
+export async function dueTime(
+  c: CertificateConfig,
+  info: CertInfo,
+  cert: () => Promise<Buffer>,
+  now: Date,
+  opts: DueOptions = {},
+): Promise<DueTime> {
+  if (c.provisioner.type === 'acme') {
+    const ari = await acmeDue(c.provisioner, await cert(), now, opts);
+    if (ari) return { at: ari.at, why: 'ari', recheckAt: ari.recheckAt };
+  }
+  return { at: windowTime(c, info), why: 'window' };
+}
+
+export interface DueOptions {
+  log?: Log;
+  random?: () => number;
+}
+
+/**
  * Checks the active pair of `store` at `now`. Due at once when nothing is active, when the pair no
  * longer validates (expired, not yet valid, key mismatch, incomplete: its code is the reason), when
- * its names differ from the configured identity, and with `force`; else when its window time has
- * come. Raises what it cannot classify (CERTSWAP_INTERNAL, or a store that cannot be read).
+ * its names differ from the configured identity, when it was revoked (`certswap revoke --force`),
+ * and with `force`; else when its due time (dueTime) has come. Raises what it cannot classify
+ * (CERTSWAP_INTERNAL, or a store that cannot be read).
  */
 export async function checkDue(
   store: GenerationStore,
   c: CertificateConfig,
   now: Date,
   force = false,
+  opts: DueOptions = {},
 ): Promise<DueCheck> {
   let v: { info: CertInfo; generation: number };
   try {
@@ -56,6 +101,7 @@ export async function checkDue(
   }
   if (force) return { reason: 'forced', ...v };
   if (!matchesIdentity(v.info, c.identity)) return { reason: 'identity changed', ...v };
-  if (now >= windowTime(c, v.info)) return { reason: 'renewal due', ...v };
-  return { reason: null, ...v };
+  if (await isMarkedRevoked(store.dir, v.generation)) return { reason: 'revoked', ...v };
+  const due = await dueTime(c, v.info, async () => (await store.readActive()).cert, now, opts);
+  return { reason: now >= due.at ? 'renewal due' : null, ...v, due };
 }

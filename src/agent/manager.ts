@@ -17,11 +17,12 @@ import type { AgentConfig, CertificateConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import { createProvisioner } from './provisioners/create.js';
 import type { Provisioner } from './provisioners/provisioner.js';
-import { checkDue, phaseSeed, windowTime, type RenewReason } from './due.js';
+import { checkDue, dueTime, phaseSeed, type DueTime, type RenewReason } from './due.js';
 import { RenewalTimer, type NextRenewal } from './renewal-timer.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
 import type { AgentEvent, AgentObserver } from './events.js';
+import { isMarkedRevoked } from './acme/revoked.js';
 import { readPasswordFile } from '../store/formats.js';
 import { verifyServed } from './verify-served.js';
 
@@ -45,6 +46,15 @@ interface Managed {
   timer: RenewalTimer;
   /** The active certificate as last seen: its expiry bounds the retry waits and orders the loop. */
   active?: Pick<CertInfo, 'notBefore' | 'notAfter'>;
+  /** When it falls due, and whether the CA (ARI) or the local window says so. */
+  due?: DueTime;
+  /** The active generation as last seen. */
+  generation?: number;
+}
+
+/** When the loop must look again: the due time, or sooner when the CA is to be asked again (ARI). */
+function wakeAt(due: DueTime): Date {
+  return due.recheckAt && due.recheckAt < due.at ? due.recheckAt : due.at;
 }
 
 export interface ManagerOptions {
@@ -180,14 +190,17 @@ export class CertificateManager {
         from: back.previous,
       });
     }
-    const d = await checkDue(m.store, c, this.clock.now(), force);
+    const dueOpts = { log: this.log, random: this.random };
+    const d = await checkDue(m.store, c, this.clock.now(), force, dueOpts);
     // Forgotten when nothing valid is active: a retry then uses plain backoff, never herd waits
     // bounded by the expiry of a certificate that no longer counts.
     m.active = d.info;
+    m.due = d.due;
+    m.generation = d.generation;
     this.emit({ type: 'look', name: c.name, generation: d.generation ?? null, notAfter: d.info?.notAfter ?? null });
     if (d.reason === null) {
       this.emit({ type: 'looked', name: c.name, renewed: false });
-      return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: windowTime(c, d.info!) };
+      return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: d.due!.at };
     }
     this.log.info(
       { event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null },
@@ -203,6 +216,8 @@ export class CertificateManager {
         clock: this.clock,
         log: this.log,
         currentKey: async () => (d.generation === undefined ? null : (await m.store.readActive()).key),
+        currentCert: async () => (d.generation === undefined ? null : (await m.store.readActive()).cert),
+        storeDir: m.store.dir,
       }),
     );
     // 2. Stage: written, fsynced, validated as read back. A refused pair changes nothing.
@@ -257,6 +272,8 @@ export class CertificateManager {
     const pruned = await m.store.prune(c.keep);
     const info = pair.info;
     m.active = info;
+    m.generation = generation;
+    m.due = await dueTime(c, info, async () => Buffer.from(pair.certPem), this.clock.now(), dueOpts);
     this.log.info(
       {
         event: 'rotated',
@@ -274,7 +291,7 @@ export class CertificateManager {
       name: c.name,
       renewed: { generation, reason: d.reason, fingerprint: info.fingerprint, notAfter: info.notAfter },
       generation,
-      nextRenewal: windowTime(c, info),
+      nextRenewal: m.due.at,
     };
   }
 
@@ -327,20 +344,28 @@ export class CertificateManager {
       for (const [name, m] of this.byExpiry()) {
         if (this.stopping) break;
         const asked = this.forced.delete(name);
-        if (!asked && (next.get(name) ?? 0) > this.clock.now().getTime()) continue;
+        // Not yet due, unless `certswap revoke --force` marked the active certificate since (looked
+        // at on every pass of the loop: at least hourly, and at once on SIGHUP).
+        if (!asked && (next.get(name) ?? 0) > this.clock.now().getTime() && !(await this.revoked(m))) continue;
         // A forced renewal that failed stays forced for its retries: the certificate may not be
         // due, but the operator (or SIGHUP) asked for a new one.
         const force = asked || this.forcedRetry.delete(name);
         try {
           await this.ensureCertificate(name, { force });
           const plan = m.timer.succeeded(m.active!);
-          next.set(name, plan.at.getTime());
-          this.logNext(name, plan, {});
+          if (m.due) Object.assign(plan, { at: m.due.at, why: m.due.why });
+          // With ARI the loop wakes to ask the CA again before the renewal, if that is sooner.
+          const wake = m.due ? wakeAt(m.due) : plan.at;
+          next.set(name, wake.getTime());
+          this.logNext(name, plan, wake < plan.at ? { recheckAt: wake.toISOString() } : {});
         } catch (err) {
           const e = toCertswapError(err);
           if (force) this.forcedRetry.add(name);
           const now = this.clock.now().getTime();
           const plan = m.timer.failed(now, m.active ? Date.parse(m.active.notAfter) : null);
+          // A server that said when to come back (ACME rateLimited's Retry-After) is not asked sooner.
+          const asked = e.retryAt === undefined ? Number.NaN : Date.parse(e.retryAt);
+          if (asked > plan.at.getTime()) Object.assign(plan, { at: new Date(asked), delayMs: asked - now });
           next.set(name, plan.at.getTime());
           this.logNext(name, plan, { code: e.code, attempt: plan.attempt, retryInMs: plan.delayMs });
         }
@@ -351,6 +376,10 @@ export class CertificateManager {
       if (this.forced.size === 0) await this.clock.sleep(Math.max(0, Math.min(soonest, 3_600_000)), this.wake.signal);
       if (this.wake.signal.aborted) this.wake = new AbortController();
     }
+  }
+
+  private async revoked(m: Managed): Promise<boolean> {
+    return m.generation !== undefined && (await isMarkedRevoked(m.store.dir, m.generation).catch(() => false));
   }
 
   /** The certificates, the one closest to expiry first (one with none known before all). */
@@ -367,7 +396,8 @@ export class CertificateManager {
       { event, cert: name, nextRenewal: at, why: plan.why, ...extra },
       plan.why === 'retry backoff'
         ? `retrying ${name} in ${((plan.at.getTime() - this.clock.now().getTime()) / 1000).toFixed(1)} s (${at})`
-        : `next renewal of ${name}: ${at} (window)`,
+        : `next renewal of ${name}: ${at} (${plan.why})` +
+            (extra.recheckAt ? `; asking the CA again at ${extra.recheckAt as string}` : ''),
     );
   }
 

@@ -5,7 +5,7 @@
 import { CertswapError, ErrorCodes, errnoCode } from '../errors.js';
 import { GenerationStore } from '../store/store.js';
 import type { AgentConfig, CertificateConfig } from './config.js';
-import { checkDue, windowTime, type RenewReason } from './due.js';
+import { checkDue, type RenewReason } from './due.js';
 
 export interface PlannedRenewal {
   name: string;
@@ -14,8 +14,8 @@ export interface PlannedRenewal {
   notAfter: string | null;
   /** When the agent would renew: the window's time (past when it is due), or now. */
   nextRenewal: string;
-  /** `window`, or why a renewal is due at once. */
-  why: 'window' | Exclude<RenewReason, 'forced' | 'renewal due'>;
+  /** `window`, `ari` (the CA's suggested window, RFC 9773), or why a renewal is due at once. */
+  why: 'window' | 'ari' | Exclude<RenewReason, 'forced' | 'renewal due'>;
   /** Whether a renewal is due now. */
   due: boolean;
 }
@@ -43,8 +43,8 @@ async function planOne(c: CertificateConfig, now: Date): Promise<PlannedRenewal>
   const d = await checkDue(store, c, now);
   const active = { generation: d.generation ?? null, notAfter: d.info?.notAfter ?? null };
   if (d.reason === null || d.reason === 'renewal due') {
-    const at = windowTime(c, d.info!);
-    return { name: c.name, ...active, nextRenewal: at.toISOString(), why: 'window', due: d.reason !== null };
+    const { at, why } = d.due!;
+    return { name: c.name, ...active, nextRenewal: at.toISOString(), why, due: d.reason !== null };
   }
   // checkDue says 'forced' only when asked to force.
   const why = d.reason as PlannedRenewal['why'];
@@ -73,6 +73,7 @@ export async function planRenewals(
 /** One line for a person: `device: generation 3, expires ...; next renewal ... (window)`. */
 export function formatPlan(p: PlannedRenewal): string {
   const active = p.generation === null ? 'no valid generation' : `generation ${p.generation}, expires ${p.notAfter}`;
-  const when = p.why === 'window' ? `${p.due ? 'due since' : 'next renewal'} ${p.nextRenewal}` : 'due now';
+  const when =
+    p.why === 'window' || p.why === 'ari' ? `${p.due ? 'due since' : 'next renewal'} ${p.nextRenewal}` : 'due now';
   return `${p.name}: ${active}; ${when} (${p.why})\n`;
 }

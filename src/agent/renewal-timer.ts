@@ -6,8 +6,8 @@
 import { renewalTime, type Backoff, type RenewWindow } from './schedule.js';
 import { retryDelay } from './retry.js';
 
-/** Why the next renewal is when it is (ARI's window will be a third reason). */
-export type NextWhy = 'window' | 'retry backoff';
+/** Why the next renewal is when it is: the local window, the CA's (ARI), or a retry after a failure. */
+export type NextWhy = 'window' | 'ari' | 'retry backoff';
 
 export interface NextRenewal {
   at: Date;

@@ -5,6 +5,7 @@ import { parseDuration } from '../agent/duration.js';
 import { MAX_KEEP, isKeep } from '../store/ops/prune.js';
 import { parseGeneration } from '../store/layout.js';
 import { EXTENDED_KEY_USAGES, type ExtendedKeyUsage, isExtendedKeyUsage } from '../pki/eku.js';
+import { REVOCATION_REASONS, type RevocationReason, isRevocationReason } from '../agent/acme/reasons.js';
 import { IMPORT_FROM, type ImportSource } from '../import/source.js';
 import type { AccessOptions } from '../store/access.js';
 import { FORMATS, type Format, isFormat } from '../store/formats.js';
@@ -22,6 +23,7 @@ export const COMMANDS = [
   'agent',
   'renew',
   'import',
+  'revoke',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -80,8 +82,21 @@ export type StoreCommandArgs =
   | (StoreArgs & { command: 'status'; expiringWithinMs?: number; prometheus?: boolean })
   | (StoreArgs & { command: 'recover' });
 
+/** `revoke`: a store, and where its ACME CA is (a configuration's acme provisioner, or a URL). */
+export type RevokeArgs = StoreArgs & {
+  command: 'revoke';
+  generation?: number;
+  reason: RevocationReason;
+  force: boolean;
+} & ({ config: string; name?: string } | { directory: string; directoryCa?: string });
+
 /** One type per command: each carries exactly what its command takes, checked by parseCli. */
-export type CliArgs = (Common & { command: 'help' }) | (Common & { command: 'version' }) | AgentArgs | StoreCommandArgs;
+export type CliArgs =
+  | (Common & { command: 'help' })
+  | (Common & { command: 'version' })
+  | AgentArgs
+  | StoreCommandArgs
+  | RevokeArgs;
 
 /** A usage error: exit status 2. */
 export class UsageError extends Error {
@@ -110,6 +125,11 @@ const OPTIONS = {
   once: { type: 'boolean' },
   'expiring-within': { type: 'string' },
   prometheus: { type: 'boolean' },
+  generation: { type: 'string' },
+  reason: { type: 'string' },
+  force: { type: 'boolean' },
+  directory: { type: 'string' },
+  'directory-ca': { type: 'string' },
   from: { type: 'string' },
   owner: { type: 'string' },
   group: { type: 'string' },
@@ -139,6 +159,7 @@ const ALLOWED: Record<Command, string[]> = {
   agent: ['config', 'demo', 'once'],
   renew: ['config', 'demo', 'name', 'dry-run'],
   import: ['from', 'cert', 'key', 'ca', 'trust', 'expect-name', 'require-eku', 'clock-skew', 'trial', ...OUTPUT],
+  revoke: ['generation', 'reason', 'force', 'config', 'name', 'directory', 'directory-ca'],
 };
 const COMMON = ['dir', 'json', 'log-level', 'lock-timeout', 'help', 'version'];
 
@@ -310,6 +331,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
       }
       return { ...store, command, expiringWithinMs: ms };
     }
+    case 'revoke':
+      return revoke(store, v);
     default:
       return { ...store, command };
   }
@@ -339,6 +362,35 @@ function importSource(v: { from?: string; cert?: string; key?: string }, rest: s
   if (!(IMPORT_FROM as readonly string[]).includes(v.from))
     throw new UsageError(`--from must be ${IMPORT_FROM.join(' or ')}, not ${JSON.stringify(v.from)}`);
   throw new UsageError(forms);
+}
+
+/** `revoke`: the generation, the reason, and where the CA is (--config [--name], or --directory). */
+function revoke(store: StoreArgs, v: Record<string, string | boolean | string[] | undefined>): RevokeArgs {
+  const text = (k: string): string | undefined => v[k] as string | undefined;
+  const reason = text('reason') ?? 'unspecified';
+  if (!isRevocationReason(reason)) {
+    throw new UsageError(`--reason must be one of ${Object.keys(REVOCATION_REASONS).join(', ')}, not ${reason}`);
+  }
+  const base = {
+    ...store,
+    command: 'revoke' as const,
+    reason,
+    force: v.force === true,
+    ...defined({
+      generation: text('generation') === undefined ? undefined : generation('--generation', text('generation')!),
+    }),
+  };
+  const config = text('config');
+  const directory = text('directory');
+  if ((config === undefined) === (directory === undefined)) {
+    throw new UsageError('revoke needs where the CA is: --config FILE [--name NAME], or --directory URL');
+  }
+  if (config !== undefined) {
+    if (text('directory-ca') !== undefined) throw new UsageError('--directory-ca goes with --directory');
+    return { ...base, config, ...defined({ name: text('name') }) };
+  }
+  if (text('name') !== undefined) throw new UsageError('--name goes with --config');
+  return { ...base, directory: directory!, ...defined({ directoryCa: text('directory-ca') }) };
 }
 
 /** `o` without its undefined fields (optional properties are absent, never undefined). */

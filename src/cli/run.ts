@@ -16,6 +16,7 @@ import {
   type CheckArgs,
   type CliArgs,
   type Command,
+  type RevokeArgs,
   type StoreArgs,
   type StoreCommandArgs,
 } from './args.js';
@@ -43,6 +44,7 @@ const MUTATING: ReadonlySet<Command> = new Set<Command>([
   'rollback',
   'prune',
   'recover',
+  'revoke',
 ]);
 
 function version(): string {
@@ -50,7 +52,7 @@ function version(): string {
 }
 
 /** pino is loaded only when something may be logged: a read-only command starts faster without it. */
-async function logger(args: StoreCommandArgs): Promise<Log> {
+async function logger(args: StoreCommandArgs | RevokeArgs): Promise<Log> {
   if (args.logLevel === 'silent' || (!MUTATING.has(args.command) && !['debug', 'trace'].includes(args.logLevel)))
     return silentLog;
   const { createLogger, LOG_LEVELS } = await import('../log.js');
@@ -97,6 +99,30 @@ async function executeAgent(args: AgentArgs, io: Io): Promise<number> {
     const r = await manager.ensureCertificate(name, { force: true });
     io.out(args.json ? `${JSON.stringify(r)}\n` : `${name}: generation ${r.generation}\n`);
   }
+  return 0;
+}
+
+/** `revoke`: the CA from the configuration's acme provisioner for this store (or --directory). */
+async function executeRevoke(args: RevokeArgs, io: Io): Promise<number> {
+  const { revokeTarget } = await import('../agent/acme/revoke-target.js');
+  const { revokeGeneration } = await import('../agent/acme/revoke.js');
+  const target = await revokeTarget(args);
+  const { dir, generation, reason, force } = args;
+  const r = await revokeGeneration({
+    dir,
+    generation,
+    reason,
+    force,
+    ...target,
+    now: new Date(),
+    log: await logger(args),
+  });
+  io.out(
+    args.json
+      ? `${JSON.stringify(r)}\n`
+      : `revoked generation ${r.generation} (serial ${r.serial}, ${r.reason})` +
+          `${r.active ? '; it was active: renewal is due now (the agent renews at SIGHUP, or within the hour)' : ''}\n`,
+  );
   return 0;
 }
 
@@ -231,6 +257,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return 0;
     }
     if (parsed.command === 'agent' || parsed.command === 'renew') return await executeAgent(parsed, io);
+    if (parsed.command === 'revoke') return await executeRevoke(parsed, io);
     return await execute(parsed, io);
   } catch (err) {
     const usage = err instanceof UsageError;

@@ -37,6 +37,9 @@ Commands:
   renew    --config FILE | --demo [--name NAME] [--dry-run]
                                     renew now, once, and exit; with --dry-run print when each
                                     certificate would be renewed, and why, and renew nothing
+  revoke   [--generation N] [--reason R] [--force] (--config FILE [--name NAME] | --directory URL)
+                                    ask the ACME CA to revoke a generation's certificate (default:
+                                    the active one, which needs --force and is then renewed at once)
 
 Options:
   --dir DIR            the store directory (default: $CERTSWAP_DIR)
@@ -50,6 +53,9 @@ Options:
   --cert-mode MODE     stage/install/import: mode of cert.pem, ca.pem, fullchain.pem (default 0644)
   --format FORMAT      stage/install/import: also write fullchain, bundle or pkcs12 (repeatable)
   --pkcs12-password-file FILE   stage/install/import: the password of cert.p12 (with --format pkcs12)
+  --trust FILE         stage/install/verify: the chain must lead to a CA in FILE
+  --require-eku USAGE  stage/install/verify: ${EXTENDED_KEY_USAGES.join(' or ')} (repeatable)
+  --directory-ca FILE  revoke --directory: the PEM the CA's TLS certificate must chain to
   --clock-skew SECS    how far notBefore may be in the future (default 300)
   --lock-timeout SECS  how long to wait for another operation (default 10)
   --log-level LEVEL    pino level for the JSON log on stderr (default: $CERTSWAP_LOG_LEVEL or error)

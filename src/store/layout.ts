@@ -8,6 +8,8 @@
  *   <dir>/current -> generations/<n>
  *   <dir>/.lock  .history  .highwater  .trial  and temporary '.*.tmp-*' entries
  *   <dir>/.provision-*            a provisioner's work directory (the new key before staging)
+ *   <dir>/.acme/account-key.pem   the acme provisioner's ACME account key
+ *   <dir>/.acme/revoked-<n>       generation n was revoked while active: renew at once
  */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +32,10 @@ export const BUNDLE_FILE = 'bundle.pem';
 export const PKCS12_FILE = 'cert.p12';
 export const STAGING_PREFIX = '.staging-';
 export const TRASH_PREFIX = '.trash-';
+/** The acme provisioner's directory in the store: its account key, and revocation markers. */
+export const ACME_DIR = '.acme';
+export const ACME_ACCOUNT_KEY_FILE = 'account-key.pem';
+export const ACME_REVOKED_PREFIX = 'revoked-';
 
 export const DIR_MODE = 0o700;
 export const KEY_MODE = 0o600;

@@ -1,10 +1,11 @@
 /** Builds the provisioner a certificate's configuration names, reading the files it refers to. */
 import { CertswapError, ErrorCodes } from '../../errors.js';
 import { readInputFile } from '../../io/input.js';
-import type { CsrProvisionerConfig, ProvisionerConfig } from '../config.js';
+import type { AcmeProvisionerConfig, CsrProvisionerConfig, ProvisionerConfig } from '../config.js';
 import { CommandProvisioner } from './command.js';
 import { CsrProvisioner } from './csr.js';
 import { LocalCaProvisioner } from './local-ca.js';
+import { AcmeProvisioner } from './acme.js';
 import type { Provisioner } from './provisioner.js';
 
 /** The shared HMAC key, from a file holding it in hex (cfssl's auth_keys format). */
@@ -37,6 +38,25 @@ async function csr(p: CsrProvisionerConfig): Promise<CsrProvisioner> {
   });
 }
 
+/** The EAB HMAC key: base64url as the CA hands it out (a secret: never quoted in an error). */
+async function readEabKey(file: string): Promise<string> {
+  const text = (await readInputFile(file, 'config')).toString('latin1').trim();
+  if (!/^[A-Za-z0-9_-]{16,}={0,2}$/.test(text)) {
+    throw new CertswapError(ErrorCodes.CONFIG_INVALID, `${file}: expected a base64url HMAC key (from the CA)`, {
+      path: file,
+    });
+  }
+  return text;
+}
+
+async function acme(p: AcmeProvisionerConfig): Promise<AcmeProvisioner> {
+  return new AcmeProvisioner({
+    ...p,
+    directoryCaPem: p.directoryCa ? await readInputFile(p.directoryCa, 'trust') : undefined,
+    eabKey: p.eab ? await readEabKey(p.eab.hmacKeyFile) : undefined,
+  });
+}
+
 export async function createProvisioner(p: ProvisionerConfig): Promise<Provisioner> {
   switch (p.type) {
     case 'local-ca':
@@ -45,5 +65,7 @@ export async function createProvisioner(p: ProvisionerConfig): Promise<Provision
       return new CommandProvisioner(p);
     case 'csr':
       return csr(p);
+    case 'acme':
+      return acme(p);
   }
 }

@@ -14,7 +14,7 @@
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { describeCertificate } from '../../pki/cert-info.js';
 import { describeKey, KEY_TYPES, type KeyType, keyTypeOf } from '../../pki/key-types.js';
-import { CertswapError, ErrorCodes, isCertswapError } from '../../errors.js';
+import { CertswapError, ErrorCodes } from '../../errors.js';
 import type { ExtendedKeyUsage, PairInput } from '../../pki/validate.js';
 import { CfsslClient, type CfsslClientOptions } from './cfssl-client.js';
 import { createCsr, type SubjectAttributes } from '../../pki/csr.js';
@@ -26,7 +26,7 @@ import {
   subtle,
   type CryptoKeyPair,
 } from '../../pki/keys.js';
-import { matchesIdentity, type Provisioner, type ProvisionRequest } from './provisioner.js';
+import { matchesIdentity, type Provisioner, type ProvisionRequest, typedProvision } from './provisioner.js';
 
 export interface CsrProvisionerOptions {
   keyType: KeyType;
@@ -70,26 +70,33 @@ async function importPair(pem: Buffer): Promise<{ keys: CryptoKeyPair; keyType: 
   return { keys: { privateKey, publicKey }, keyType };
 }
 
+/**
+ * Step 1 of every provisioner that makes its key on the device (csr, acme): a new key pair of
+ * `keyType` in memory, or with `reuseKey` the active generation's key (`current`, its PEM, which
+ * is then what stage() gets again). Raises CERTSWAP_UNSUPPORTED_KEY for an active key of a type
+ * the provisioners do not make.
+ */
+export async function deviceKey(
+  opts: { keyType: KeyType; reuseKey: boolean },
+  req: Pick<ProvisionRequest, 'currentKey'>,
+): Promise<{ keys: CryptoKeyPair; keyType: KeyType; current: Buffer | null }> {
+  const current = (opts.reuseKey ? await req.currentKey?.() : null) ?? null;
+  if (current) return { ...(await importPair(current)), current };
+  return { keys: await generateKeyPair(opts.keyType), keyType: opts.keyType, current: null };
+}
+
 export class CsrProvisioner implements Provisioner {
   readonly type = 'csr';
 
   constructor(private readonly opts: CsrProvisionerOptions) {}
 
-  async provision(req: ProvisionRequest): Promise<PairInput> {
-    try {
-      return await this.enrol(req);
-    } catch (err) {
-      if (isCertswapError(err)) throw err;
-      throw new CertswapError(ErrorCodes.PROVISION_FAILED, `csr: ${(err as Error).message}`, { cause: err });
-    }
+  provision(req: ProvisionRequest): Promise<PairInput> {
+    return typedProvision(this.type, () => this.enrol(req));
   }
 
   private async enrol(req: ProvisionRequest): Promise<PairInput> {
     // 1. The key.
-    const current = this.opts.reuseKey ? await req.currentKey?.() : null;
-    const { keys, keyType } = current
-      ? await importPair(current)
-      : { keys: await generateKeyPair(this.opts.keyType), keyType: this.opts.keyType };
+    const { keys, keyType, current } = await deviceKey(this.opts, req);
     // 2. The CSR, signed with it, to the CA.
     const csr = await createCsr({
       keys,
@@ -103,10 +110,7 @@ export class CsrProvisioner implements Provisioner {
     const ca = this.opts.issuerCa ?? Buffer.from(await client.caCertificate());
     // 3. The answer must be a certificate for our key and identity, from the CA.
     await checkAnswer(certPem, keys, req, ca);
-    req.log?.info(
-      { event: 'enrolled', keyType, reusedKey: current !== null && current !== undefined },
-      'the CA signed the CSR',
-    );
+    req.log?.info({ event: 'enrolled', keyType, reusedKey: current !== null }, 'the CA signed the CSR');
     return { cert: Buffer.from(certPem), key: current ?? (await privateKeyPem(keys)), ca };
   }
 }

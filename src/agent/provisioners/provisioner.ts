@@ -4,6 +4,7 @@ import type { Log } from '../../store/context.js';
 import type { PairInput } from '../../pki/validate.js';
 import type { Clock } from '../clock.js';
 import { isIpAddress } from '../../pki/keys.js';
+import { CertswapError, ErrorCodes, isCertswapError } from '../../errors.js';
 
 export interface Identity {
   commonName: string;
@@ -19,6 +20,10 @@ export interface ProvisionRequest {
   log?: Log;
   /** The active generation's private key, for a provisioner configured to keep the key. */
   currentKey?: () => Promise<Buffer | null>;
+  /** The active generation's certificate chain (acme: the certificate a renewal `replaces`). */
+  currentCert?: () => Promise<Buffer | null>;
+  /** The store's directory, for a provisioner that keeps state there (acme: `.acme/`). */
+  storeDir?: string;
 }
 
 export interface Provisioner {
@@ -33,4 +38,14 @@ export function matchesIdentity(info: Pick<CertInfo, 'commonName' | 'sans'>, ide
   return (
     info.commonName === identity.commonName && info.sans.length === want.size && info.sans.every((s) => want.has(s))
   );
+}
+
+/** Runs a provisioner's enrolment: anything untyped it raises becomes CERTSWAP_PROVISION_FAILED. */
+export async function typedProvision<T>(type: string, enrol: () => Promise<T>): Promise<T> {
+  try {
+    return await enrol();
+  } catch (err) {
+    if (isCertswapError(err)) throw err;
+    throw new CertswapError(ErrorCodes.PROVISION_FAILED, `${type}: ${(err as Error).message}`, { cause: err });
+  }
 }

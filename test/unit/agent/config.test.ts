@@ -57,8 +57,8 @@ describe('agent configuration', () => {
     const bad: Array<[unknown, RegExp]> = [
       [{}, /^certificates: expected a non-empty list/],
       [
-        { certificates: [{ ...base, provisioner: { type: 'acme' } }] },
-        /certificates\[0\]\.provisioner\.type: expected local-ca, csr or command/,
+        { certificates: [{ ...base, provisioner: { type: 'scep' } }] },
+        /certificates\[0\]\.provisioner\.type: expected local-ca, csr, acme or command/,
       ],
       [
         { certificates: [{ ...base, provisioner: { type: 'local-ca', caDir: 'ca', lifetime: 'soon' } }] },

@@ -1,0 +1,51 @@
+/**
+ * What an ACME server's answers mean for the agent (RFC 8555 §6.7): a problem document becomes a
+ * typed error, and Retry-After (a number of seconds or an HTTP date) a time.
+ */
+import { CertswapError, ErrorCodes } from '../../errors.js';
+
+/** One answer of the server, as the transport returns it. */
+export interface AcmeResponse {
+  status: number;
+  headers: Record<string, string | undefined>;
+  data: unknown;
+}
+
+const ACME_ERROR = 'urn:ietf:params:acme:error:';
+
+/** The problem document's type without the ACME prefix ("rateLimited"), and its detail. */
+export function problemOf(data: unknown): { type: string; detail: string } {
+  const d = (data ?? {}) as { type?: unknown; detail?: unknown };
+  const type = typeof d.type === 'string' ? d.type.replace(ACME_ERROR, '') : 'unknown';
+  const detail = typeof d.detail === 'string' ? d.detail.slice(0, 500) : '';
+  return { type, detail };
+}
+
+/** When Retry-After says to ask again, or null when it is absent or unreadable. */
+export function retryAfter(headers: AcmeResponse['headers'], now: Date): Date | null {
+  const v = headers['retry-after']?.trim();
+  if (!v) return null;
+  if (/^\d+$/.test(v)) return new Date(now.getTime() + Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : new Date(Math.max(at, now.getTime()));
+}
+
+/**
+ * The error for an answer that is not the one expected: rateLimited (or HTTP 429) is
+ * CERTSWAP_ACME_RATE_LIMITED with the time to retry, a 5xx CERTSWAP_CA_UNAVAILABLE (the agent
+ * retries later), anything else CERTSWAP_CA_REFUSED with the server's problem type and detail.
+ */
+export function answerError(resp: AcmeResponse, what: string, now: Date): CertswapError {
+  const { type, detail } = problemOf(resp.data);
+  const why = `${what}: HTTP ${resp.status} ${type}${detail ? `: ${detail}` : ''}`;
+  if (type === 'rateLimited' || resp.status === 429) {
+    const at = retryAfter(resp.headers, now);
+    return new CertswapError(
+      ErrorCodes.ACME_RATE_LIMITED,
+      `${why}${at ? ` (retry after ${at.toISOString()})` : ''}`,
+      at ? { retryAt: at.toISOString() } : {},
+    );
+  }
+  if (resp.status >= 500) return new CertswapError(ErrorCodes.CA_UNAVAILABLE, why);
+  return new CertswapError(ErrorCodes.CA_REFUSED, why);
+}
