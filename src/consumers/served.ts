@@ -6,6 +6,7 @@
  * exact: the chain is not validated, since the question is which certificate, not whether it is
  * trusted.
  */
+import net from 'node:net';
 import tls from 'node:tls';
 import { CertswapError, ErrorCodes, errnoCode, isErrorCode } from '../errors.js';
 import type { GenerationStore } from '../store/store.js';
@@ -35,6 +36,14 @@ function where(o: ServedOptions): string {
 }
 
 /**
+ * The SNI name sent when none is given: the host, unless it is an IP address (RFC 6066 allows
+ * only host names; an IPv6 address such as fe80::1 or ::ffff:10.0.0.1 is one too).
+ */
+export function defaultServername(host: string): string | undefined {
+  return net.isIP(host) === 0 ? host : undefined;
+}
+
+/**
  * The SHA-256 fingerprint of the leaf the server at host:port presents. Raises the connection's
  * errno code (ECONNREFUSED, ETIMEDOUT...) as a CertswapError naming the server.
  */
@@ -44,7 +53,7 @@ export function servedFingerprint(o: ServedOptions): Promise<string> {
     const socket = tls.connect({
       host: o.host,
       port: o.port,
-      servername: o.servername ?? (/^[\d.:]+$/.test(o.host) ? undefined : o.host),
+      servername: o.servername ?? defaultServername(o.host),
       // Which certificate is served, not whether it is trusted: compared by fingerprint below.
       rejectUnauthorized: false,
     });
