@@ -41,17 +41,24 @@ async function probe(store: GenerationStore, v: VerifyServedOptions): Promise<Ou
 
 /**
  * Checks the served certificate, re-running `rerunHook` between attempts while it differs.
- * Returns whether it matched in the end; never throws (what failed is logged).
+ * Returns whether it matched in the end (false too when `signal` aborts a wait: nothing more is
+ * checked or run); never throws (what failed is logged).
  */
 export async function verifyServed(
   store: GenerationStore,
   v: VerifyServedOptions,
   rerunHook: () => Promise<void>,
-  ctx: { clock: Clock; log: Log; cert: string },
+  ctx: { clock: Clock; log: Log; cert: string; signal?: AbortSignal },
 ): Promise<boolean> {
   const server = `${v.host}:${v.port}`;
   for (let attempt = 1; ; attempt++) {
-    await ctx.clock.sleep(v.backoffMs * 2 ** (attempt - 1));
+    // The waits add up to hours at the longest settings (10 attempts, 10m doubled), and the agent's
+    // stop waits for this: a stop (SIGTERM) must end them, not the service manager's SIGKILL.
+    await ctx.clock.sleep(v.backoffMs * 2 ** (attempt - 1), ctx.signal);
+    if (ctx.signal?.aborted) {
+      ctx.log.warn({ event: 'verify-stopped', cert: ctx.cert, server, attempt }, `${server}: not checked, stopping`);
+      return false;
+    }
     const r = await probe(store, v);
     const fields =
       'check' in r
