@@ -12,7 +12,7 @@
 import { toCertswapError } from '../errors.js';
 import type { Log } from '../store/context.js';
 import type { GenerationStore } from '../store/store.js';
-import { checkServed, type ServedCheck } from '../consumers/served.js';
+import { checkServed, mismatch, type ServedCheck } from '../consumers/served.js';
 import type { Clock } from './clock.js';
 
 export interface VerifyServedOptions {
@@ -72,8 +72,7 @@ export async function verifyServed(
       ctx.log.error(
         { event: 'verify-mismatch', cert: ctx.cert, server, attempts: attempt, ...fields },
         'check' in r
-          ? `${server} still serves sha256 ${r.check.served}, not generation ${r.check.generation}'s ` +
-              `sha256 ${r.check.expected}, after ${attempt} checks: the reload hook did not take`
+          ? `${server} still ${mismatch(r.check)}, after ${attempt} checks: the reload hook did not take`
           : `${server} could not be checked after ${attempt} attempts: ${r.error}`,
       );
       return false;
