@@ -26,6 +26,9 @@ export interface VerifyServedOptions {
   timeoutMs: number;
 }
 
+/** The longest one wait before a check: the longest `backoff` allowed (config.ts LIMITS.verifyBackoff). */
+export const MAX_WAIT_MS = 10 * 60_000;
+
 /** What one check found: the comparison, or why the server could not be asked. */
 type Outcome = { check: ServedCheck } | { error: string; code: string };
 
@@ -52,9 +55,10 @@ export async function verifyServed(
 ): Promise<boolean> {
   const server = `${v.host}:${v.port}`;
   for (let attempt = 1; ; attempt++) {
-    // The waits add up to hours at the longest settings (10 attempts, 10m doubled), and the agent's
-    // stop waits for this: a stop (SIGTERM) must end them, not the service manager's SIGKILL.
-    await ctx.clock.sleep(v.backoffMs * 2 ** (attempt - 1), ctx.signal);
+    // The agent's loop (every other certificate's renewal) and its stop wait for this: a stop
+    // (SIGTERM) ends the waits, and each is capped, so 10 attempts wait 100 minutes at the most,
+    // not the 7 days 10m doubled nine times would make.
+    await ctx.clock.sleep(Math.min(v.backoffMs * 2 ** (attempt - 1), MAX_WAIT_MS), ctx.signal);
     if (ctx.signal?.aborted) {
       ctx.log.warn({ event: 'verify-stopped', cert: ctx.cert, server, attempt }, `${server}: not checked, stopping`);
       return false;

@@ -38,4 +38,25 @@ describe('agent/verify-served', () => {
     expect(reruns).to.equal(2);
     expect(events.map((e) => e.event)).to.deep.equal(['verify-retry', 'verify-retry', 'verify-mismatch']);
   });
+
+  it('each wait doubles from backoff up to 10 minutes: 10 attempts at the longest backoff wait 100 minutes', async () => {
+    const store = await GenerationStore.open(path.join(await tempDir(), 'store'));
+    const waits: number[] = [];
+    const clock = new FakeClock();
+    const sleep = clock.sleep.bind(clock);
+    clock.sleep = (ms, signal) => {
+      waits.push(ms);
+      return sleep(ms, signal);
+    };
+    const v = { host: '127.0.0.1', port: 9, attempts: 10, backoffMs: 60_000, timeoutMs: 1000 };
+    await verifyServed(store, v, async () => undefined, { clock, log: captureLog().log, cert: 'web' });
+    expect(waits.map((ms) => ms / 60_000)).to.deep.equal([1, 2, 4, 8, 10, 10, 10, 10, 10, 10]);
+    waits.length = 0;
+    await verifyServed(store, { ...v, backoffMs: 600_000 }, async () => undefined, {
+      clock,
+      log: captureLog().log,
+      cert: 'web',
+    });
+    expect(waits.reduce((a, b) => a + b, 0)).to.equal(100 * 60_000);
+  });
 });
