@@ -144,7 +144,7 @@ export const LIMITS = {
   webhookBackoff: ['100ms', '10m'],
   /** notify.expiringWithin. */
   expiringWithin: ['1s', '825d'],
-  /** The first wait before hooks.verify runs the hook again (doubled each time). */
+  /** The first wait before hooks.verify runs the hook again (doubled each time, up to verify-served.ts MAX_WAIT_MS). */
   verifyBackoff: ['100ms', '10m'],
   /** Generations kept after a rotation: prune's own range (0 keeps what 1 keeps: the active one and its target). */
   keep: [0, MAX_KEEP],

@@ -73,6 +73,8 @@ export class CertificateManager {
   private readonly observer: AgentObserver | undefined;
   private stopping = false;
   private wake = new AbortController();
+  /** Aborted by stop() only (wake is by renewAll() too): ends hooks.verify's waits. */
+  private readonly halt = new AbortController();
   private readonly forced = new Set<string>();
   private readonly forcedRetry = new Set<string>();
 
@@ -320,9 +322,10 @@ export class CertificateManager {
         clock: this.clock,
         log: this.log,
         cert: m.config.name,
+        signal: this.halt.signal,
       });
-      // The reload did not take: for the metrics, a hook that failed.
-      if (!served)
+      // The reload did not take: for the metrics, a hook that failed (not when stop() cut it short).
+      if (!served && !this.halt.signal.aborted)
         this.emit({ type: 'hook-failed', name: m.config.name, hook: 'verify', code: ErrorCodes.SERVED_MISMATCH });
     }
   }
@@ -405,6 +408,7 @@ export class CertificateManager {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake.abort();
+    this.halt.abort();
     await Promise.all([...this.managed.values()].map((m) => m.queue));
   }
 }

@@ -12,7 +12,7 @@
 import { toCertswapError } from '../errors.js';
 import type { Log } from '../store/context.js';
 import type { GenerationStore } from '../store/store.js';
-import { checkServed, type ServedCheck } from '../consumers/served.js';
+import { checkServed, mismatch, type ServedCheck } from '../consumers/served.js';
 import type { Clock } from './clock.js';
 
 export interface VerifyServedOptions {
@@ -25,6 +25,9 @@ export interface VerifyServedOptions {
   backoffMs: number;
   timeoutMs: number;
 }
+
+/** The longest one wait before a check: the longest `backoff` allowed (config.ts LIMITS.verifyBackoff). */
+export const MAX_WAIT_MS = 10 * 60_000;
 
 /** What one check found: the comparison, or why the server could not be asked. */
 type Outcome = { check: ServedCheck } | { error: string; code: string };
@@ -41,17 +44,25 @@ async function probe(store: GenerationStore, v: VerifyServedOptions): Promise<Ou
 
 /**
  * Checks the served certificate, re-running `rerunHook` between attempts while it differs.
- * Returns whether it matched in the end; never throws (what failed is logged).
+ * Returns whether it matched in the end (false too when `signal` aborts a wait: nothing more is
+ * checked or run); never throws (what failed is logged).
  */
 export async function verifyServed(
   store: GenerationStore,
   v: VerifyServedOptions,
   rerunHook: () => Promise<void>,
-  ctx: { clock: Clock; log: Log; cert: string },
+  ctx: { clock: Clock; log: Log; cert: string; signal?: AbortSignal },
 ): Promise<boolean> {
   const server = `${v.host}:${v.port}`;
   for (let attempt = 1; ; attempt++) {
-    await ctx.clock.sleep(v.backoffMs * 2 ** (attempt - 1));
+    // The agent's loop (every other certificate's renewal) and its stop wait for this: a stop
+    // (SIGTERM) ends the waits, and each is capped, so 10 attempts wait 100 minutes at the most,
+    // not the 7 days 10m doubled nine times would make.
+    await ctx.clock.sleep(Math.min(v.backoffMs * 2 ** (attempt - 1), MAX_WAIT_MS), ctx.signal);
+    if (ctx.signal?.aborted) {
+      ctx.log.warn({ event: 'verify-stopped', cert: ctx.cert, server, attempt }, `${server}: not checked, stopping`);
+      return false;
+    }
     const r = await probe(store, v);
     const fields =
       'check' in r
@@ -65,8 +76,7 @@ export async function verifyServed(
       ctx.log.error(
         { event: 'verify-mismatch', cert: ctx.cert, server, attempts: attempt, ...fields },
         'check' in r
-          ? `${server} still serves sha256 ${r.check.served}, not generation ${r.check.generation}'s ` +
-              `sha256 ${r.check.expected}, after ${attempt} checks: the reload hook did not take`
+          ? `${server} still ${mismatch(r.check)}, after ${attempt} checks: the reload hook did not take`
           : `${server} could not be checked after ${attempt} attempts: ${r.error}`,
       );
       return false;

@@ -1,8 +1,9 @@
 /**
  * PKCS#12 (RFC 7292) for Java and .NET consumers, written in memory from the validated pair: the
  * key never touches a temporary file or another process. Node has no PKCS#12 writer, and
- * node-forge's only wraps RSA keys; this writes the same file `openssl pkcs12 -export` does by
- * default since OpenSSL 3:
+ * node-forge's only wraps RSA keys; this writes what `openssl pkcs12 -export -certpbe NONE`
+ * does since OpenSSL 3 (by default OpenSSL also encrypts the certificate bags; they are public,
+ * and Java, .NET and OpenSSL read them either way):
  *
  * - the key as a pkcs8ShroudedKeyBag: PBES2, AES-256-CBC, PBKDF2 with HMAC-SHA256 (Node's own
  *   encrypted PKCS#8 export, any key type certswap accepts);

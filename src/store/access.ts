@@ -57,6 +57,20 @@ function checkMode(what: string, mode: number, max: number): number {
 }
 
 /**
+ * The access of a store given to no consumer: everything ours (uid and gid certswap runs with),
+ * the layout's own modes. What the directories on the way to `current` go back to when a stage
+ * asks for no access, so that a group given them earlier loses its way to older generations too.
+ */
+export function ownAccess(): Access {
+  return {
+    owner: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 },
+    keyMode: KEY_MODE,
+    certMode: PUBLIC_FILE_MODE,
+    dirMode: DIR_MODE,
+  };
+}
+
+/**
  * Resolves `opts` to ids and modes, or null when none is given (the layout's own modes, files
  * owned by whoever certswap runs as). Runs before the lock and before anything is staged, so that
  * an unknown name leaves no trace. Raises CERTSWAP_UNKNOWN_USER, CERTSWAP_UNKNOWN_GROUP, and
@@ -80,10 +94,9 @@ export async function resolveAccess(opts: AccessOptions | undefined): Promise<Ac
         'through --group; owning the files would let it rewrite what certswap activates',
     );
   }
-  const uid = user?.uid ?? process.geteuid?.() ?? 0;
-  const gid = group?.gid ?? process.getegid?.() ?? 0;
+  const own = ownAccess().owner;
   return {
-    owner: { uid, gid },
+    owner: { uid: user?.uid ?? own.uid, gid: group?.gid ?? own.gid },
     keyMode: checkMode('key', opts.keyMode ?? (group ? GROUP_KEY_MODE : KEY_MODE), MAX_KEY_MODE),
     certMode: checkMode('certificate', opts.certMode ?? PUBLIC_FILE_MODE, MAX_CERT_MODE),
     dirMode: group ? GROUP_DIR_MODE : DIR_MODE,

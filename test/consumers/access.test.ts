@@ -150,6 +150,26 @@ describe('consumers that run as other users (owner, group, modes)', function () 
       .that.matches(/^[0-9a-f]{64}$/);
   });
 
+  it('a later install without access closes the way to every generation, the older ones included', async () => {
+    const dir = path.join(await openBase(), 'store');
+    const store = await GenerationStore.open(dir);
+    await store.install(await makePair(), { access: { group: group.name } });
+    const oldKey = path.join(dir, 'generations/1/key.pem');
+    expect(await readAs(member, [oldKey]))
+      .to.have.property(oldKey)
+      .that.matches(/^[0-9a-f]{64}$/);
+    // No access given: the group must lose the way in, not keep reading generation 1's key (which
+    // stays a rollback target and may still be valid) through the directories it was given.
+    await store.install(await makePair());
+    expect(owners(dir, ['.', 'generations', 'generations/2'])).to.deep.equal({
+      '.': '0700 0:0',
+      generations: '0700 0:0',
+      'generations/2': '0700 0:0',
+    });
+    const files = [oldKey, path.join(dir, 'current/key.pem')];
+    expect(Object.values(await readAs(member, files))).to.deep.equal(['EACCES', 'EACCES']);
+  });
+
   it('an unknown user or group, an owner other than root, a key mode open to others: refused before staging', async () => {
     const base = await openBase();
     const dir = path.join(base, 'store');

@@ -7,8 +7,12 @@
  */
 import { expect } from 'chai';
 import fse from 'fs-extra';
+import net from 'node:net';
 import path from 'node:path';
 import { ErrorCodes } from '../../src/errors.js';
+import { spawn } from 'node:child_process';
+import { GenerationStore } from '../../src/index.js';
+import { issue } from '../helpers/certs.js';
 import { certswap, freePort, until } from '../helpers/proc.js';
 import { tempDir } from '../helpers/tmp.js';
 import {
@@ -21,6 +25,17 @@ import {
   verifyOn,
 } from '../helpers/consumer.js';
 import { nginxInstance, startNginx, type Nginx } from '../helpers/nginx.js';
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
 
 describe('hooks.verify and verify --served: a reload that did not take is caught', function () {
   this.timeout(120_000);
@@ -120,6 +135,46 @@ exec ${nginx} ${args.join(' ')} -s reload
       expect((await certswap(['verify', '--dir', storeDir, '--served', 'nohostport'])).code).to.equal(2);
     } finally {
       await manager.stop();
+    }
+  });
+
+  it('the right leaf under a wrong chain (a stale intermediate, or none) is a mismatch too', async function () {
+    const openssl = requireProgram(this, 'openssl', ['/usr/bin/openssl']);
+    const base = await tempDir();
+    const storeDir = path.join(base, 'store');
+    // root -> intermediate -> leaf; cert.pem holds the leaf and the intermediate. `stale` has the
+    // intermediate's name under another key: what a chain file left from an earlier CA holds.
+    const root = await issue({ ca: true, name: 'csw root' });
+    const int = await issue({ ca: true, name: 'csw intermediate', issuer: root });
+    const stale = await issue({ ca: true, name: 'csw intermediate', issuer: root });
+    const leaf = await issue({ name: 'device-1', issuer: int });
+    const store = await GenerationStore.open(storeDir);
+    await store.install({
+      cert: Buffer.from(leaf.certPem + int.certPem),
+      key: Buffer.from(leaf.keyPem),
+      ca: Buffer.from(root.certPem),
+    });
+    const files = { leaf: leaf.certPem, key: leaf.keyPem, int: int.certPem, stale: stale.certPem };
+    for (const [name, pem] of Object.entries(files)) await fse.writeFile(path.join(base, `${name}.pem`), pem);
+    // openssl s_server presents -cert's leaf followed by -cert_chain's certificates, as given.
+    const chains: Array<[string, string[], number]> = [
+      ['the active chain', ['-cert_chain', `${base}/int.pem`], 0],
+      ['a stale intermediate', ['-cert_chain', `${base}/stale.pem`], 1],
+      ['no intermediate', [], 1],
+    ];
+    for (const [what, chain, exit] of chains) {
+      const port = await freePort();
+      const args = ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', `${base}/leaf.pem`, '-key', `${base}/key.pem`];
+      const child = spawn(openssl, [...args, ...chain, '-quiet'], { stdio: 'ignore' });
+      try {
+        await until('openssl s_server to listen', () => listening(port));
+        const r = await certswap(['verify', '--dir', storeDir, '--served', `127.0.0.1:${port}`, '--json']);
+        expect(r.code, `${what}: ${r.stderr}`).to.equal(exit);
+        if (exit === 0) expect(JSON.parse(r.stdout)).to.include({ match: true });
+        else expect(JSON.parse(r.stderr).error.code, what).to.equal(ErrorCodes.SERVED_MISMATCH);
+      } finally {
+        await stopProcess(child);
+      }
     }
   });
 });

@@ -9,7 +9,7 @@ import { settleAll } from '../../io/concurrency.js';
 import { digestOf, stagedDigests } from '../records/meta.js';
 import { fsyncDir, makeDir, removeTree, renameDurable, setDirAccess, writeNewFile } from '../../io/durable.js';
 import { readInputFile } from '../../io/input.js';
-import type { Access } from '../access.js';
+import { type Access, ownAccess } from '../access.js';
 import type { FormatFile } from '../formats.js';
 import type { LockedContext } from '../locked.js';
 import { readGenerationFilesFrom } from '../generations.js';
@@ -46,7 +46,8 @@ export interface StageOutput {
  *    disk (I3), and a costly input never holds the lock. The same holds for the consumer access
  *    (an unknown user or group) and the other formats, made and checked in memory then.
  *    With access for a consumer's group, the store directory and generations/ are given to that
- *    group (0710: it may pass through, not list) before anything is staged; each change is
+ *    group (0710: it may pass through, not list) before anything is staged; without, they are
+ *    closed again (0700, ours), so no group keeps a way to older generations. Each change is
  *    fsynced, and none makes anything readable that was not (the files keep their own modes).
  * 2. Create generations/.staging-<pid>-<random> (0700; with access, then given to the group).
  *    Its name can never be taken for a generation, so a crash at any later step leaves only a
@@ -79,11 +80,12 @@ export async function stageLocked(
   const access = output.access ?? null;
   const extra = output.files ?? [];
   await ensureGenerationsDir(ctx.paths);
-  if (access) {
-    // 1: the way to `current` opened to the consumer's group (or closed again), before staging.
-    await setDirAccess(ctx.paths.dir, access.owner, access.dirMode);
-    await setDirAccess(ctx.paths.generations, access.owner, access.dirMode);
-  }
+  // 1: the way to `current` opened to the consumer's group, or closed again, before staging. Without
+  // access too: a group given the directories by an earlier stage would otherwise keep reading
+  // the keys of the older generations (rollback targets, maybe still valid) through them.
+  const way = access ?? ownAccess();
+  await setDirAccess(ctx.paths.dir, way.owner, way.dirMode);
+  await setDirAccess(ctx.paths.generations, way.owner, way.dirMode);
   const staging = path.join(ctx.paths.generations, stagingName());
   await makeDir(staging, DIR_MODE); // 2
   let committed = false;
