@@ -9,7 +9,8 @@
  * one, never half of one, and a power cut leaves one of the two. Temporaries of a writer that
  * died are removed when the next writer opens. Safe in a directory others may write to: the
  * temporary is created O_EXCL|O_NOFOLLOW under a random name, the rename replaces whatever
- * entry holds the final name without following it, and a leftover is unlinked, never followed.
+ * entry holds the final name without following it, a leftover is unlinked, never followed, and
+ * the earlier file is read back only when it is a regular file of this user with one name.
  */
 import { replaceFile, removeDeadTemps } from '../io/durable.js';
 import { readBounded } from '../io/bounded-read.js';
@@ -43,10 +44,15 @@ export class TextfileWriter {
       log.warn({ event: 'textfile', path: file, err: (err as Error).message }, 'could not list textfile leftovers'),
     );
     try {
-      // Not through a link: a file planted there by someone else is not our earlier exposition.
+      // Not through a link, and only a file of our own with one name: in a directory that others
+      // may write, a file planted there is not our earlier exposition, and its counters and times
+      // (a last success in the future silences CertswapRenewalFailing) would be carried on by us.
       const text = await readBounded(file, {
         noFollow: true,
         maxBytes: MAX_SEED_BYTES,
+        check: (st) => {
+          if (st.uid !== process.geteuid?.() || st.nlink !== 1) throw new Error('not a file this user wrote');
+        },
         notRegular: () => new Error('not a regular file'),
         tooLarge: () => new Error('too large'),
       });

@@ -16,6 +16,7 @@ import { silentLog } from '../../src/store/context.js';
 import { makePair } from '../helpers/certs.js';
 import { injectFault } from '../helpers/faults.js';
 import { storeDir, tempDir } from '../helpers/tmp.js';
+import { isRoot } from '../helpers/users.js';
 
 async function setUp(): Promise<{
   store: GenerationStore;
@@ -169,5 +170,28 @@ describe('monitor: the agent side', () => {
     expect(await fse.readFile(file, 'utf8')).to.match(/result="failure"\} 0$/m);
     expect((await fse.lstat(file)).isFile()).to.equal(true);
     expect(await fse.readdir(dir)).to.deep.equal(['certswap.prom']);
+  });
+
+  it('an earlier textfile that another user planted (or a second name of one) is not read back', async function () {
+    if (!isRoot()) this.skip(); // a file owned by another user is made with chown
+    const { monitor, metrics, value } = await setUp();
+    const storePath = (await monitor.refresh()).get('device')!.dir;
+    const dir = await tempDir();
+    const file = path.join(dir, 'certswap.prom');
+    // What a member of a group-writable textfile directory could leave there: a last success far in
+    // the future would silence CertswapRenewalFailing for good, as every later run carried it over.
+    const forged =
+      `certswap_renewals_total{name="device",dir="${storePath}",result="failure"} 99\n` +
+      `certswap_last_renewal_success_timestamp_seconds{name="device",dir="${storePath}"} 9999999999\n`;
+    await fse.writeFile(file, forged);
+    await fse.chown(file, 65534, 65534);
+    await TextfileWriter.open(file, metrics, silentLog);
+    expect(await value(METRIC.renewals, { result: 'failure' })).to.equal(0);
+    expect(await value(METRIC.lastSuccess)).to.equal(0);
+    // Ours by owner, but with a second name: not the file this writer left (it writes a new inode).
+    await fse.chown(file, 0, 0);
+    await fse.link(file, path.join(dir, 'other'));
+    await TextfileWriter.open(file, metrics, silentLog);
+    expect(await value(METRIC.renewals, { result: 'failure' })).to.equal(0);
   });
 });
