@@ -194,4 +194,41 @@ describe('monitor: the agent side', () => {
     await TextfileWriter.open(file, metrics, silentLog);
     expect(await value(METRIC.renewals, { result: 'failure' })).to.equal(0);
   });
+
+  it("a directory on the textfile's way that became a link is refused, not written or read through", async () => {
+    const { monitor, metrics } = await setUp();
+    // Debian: /var/lib/prometheus (the prometheus user's) holds node-exporter/ (root's). Whoever
+    // owns the parent can put a link in the textfile directory's place, to a directory of root's.
+    const parent = await tempDir();
+    const textDir = path.join(parent, 'node-exporter');
+    await fse.mkdirp(textDir);
+    const file = path.join(textDir, 'certswap.prom');
+    const elsewhere = await tempDir();
+    const storePath = (await monitor.refresh()).get('device')!.dir;
+    await fse.writeFile(
+      path.join(elsewhere, 'certswap.prom'),
+      `certswap_renewals_total{name="device",dir="${storePath}",result="failure"} 99\n`,
+    );
+    await fse.writeFile(path.join(elsewhere, '.certswap.prom.tmp-4194305-0badc0de'), 'not ours');
+    const before = (await fse.readdir(elsewhere)).sort();
+    const canary = await fse.readFile(path.join(elsewhere, 'certswap.prom'), 'utf8');
+    await fse.remove(textDir);
+    await fse.symlink(elsewhere, textDir);
+    const writer = await TextfileWriter.open(file, metrics, silentLog);
+    expect(await metrics.text()).to.match(/result="failure"\} 0$/m);
+    let code: string | undefined;
+    try {
+      await writer.write();
+    } catch (err) {
+      code = (err as NodeJS.ErrnoException).code;
+    }
+    expect(code).to.be.oneOf(['ENOTDIR', 'ELOOP']);
+    expect((await fse.readdir(elsewhere)).sort()).to.deep.equal(before);
+    expect(await fse.readFile(path.join(elsewhere, 'certswap.prom'), 'utf8')).to.equal(canary);
+    // The directory put back: written there, as configured.
+    await fse.remove(textDir);
+    await fse.mkdirp(textDir);
+    await writer.write();
+    expect(await fse.readdir(textDir)).to.deep.equal(['certswap.prom']);
+  });
 });
