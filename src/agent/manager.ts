@@ -148,6 +148,7 @@ export class CertificateManager {
   ensureCertificate(name: string, opts: { force?: boolean } = {}): Promise<EnsureResult> {
     const m = this.get(name);
     return this.serialise(m, async () => {
+      this.emit({ type: 'looking', name });
       try {
         return await this.ensure(m, opts.force ?? false);
       } catch (err) {
