@@ -8,7 +8,8 @@
  * place. A path looked up at each use would then lead root to create, replace, read and unlink
  * files in that directory. Walked this way, a link anywhere on the way is refused (ENOTDIR; ELOOP
  * on some kernels), and a rename on the way after the walk no longer changes which directory the
- * descriptor names. The cost: the path must be given without links in it (its real path).
+ * descriptor names. The cost: the path must be given without links in it (its real path), and
+ * without /proc mounted nothing is reached (ENOENT): it never falls back to paths.
  */
 import { fsOps, O, O_PATH } from './fs.js';
 
