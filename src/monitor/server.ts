@@ -28,7 +28,15 @@ async function answer(
   monitor: AgentMonitor,
   metrics: CertswapMetrics,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // URL.parse is Node 22's; a target new URL cannot read (absolute-form `http://[`) is the
+  // client's mistake: answered 400, not logged, so that no local user can flood the agent's log.
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
+    return;
+  }
   if (url.pathname !== '/metrics' && url.pathname !== '/healthz') {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: /metrics or /healthz\n');
     return;

@@ -17,6 +17,9 @@ import { makePair } from '../helpers/certs.js';
 import { injectFault } from '../helpers/faults.js';
 import { storeDir, tempDir } from '../helpers/tmp.js';
 import { isRoot } from '../helpers/users.js';
+import { captureLog } from '../helpers/fake-clock.js';
+import { startMetricsServer } from '../../src/monitor/server.js';
+import net from 'node:net';
 
 async function setUp(): Promise<{
   store: GenerationStore;
@@ -230,5 +233,27 @@ describe('monitor: the agent side', () => {
     await fse.mkdirp(textDir);
     await writer.write();
     expect(await fse.readdir(textDir)).to.deep.equal(['certswap.prom']);
+  });
+
+  it('the endpoint answers a request target it cannot read with 400, and logs nothing for it', async () => {
+    const { monitor, metrics } = await setUp();
+    const { log, events } = captureLog();
+    const server = await startMetricsServer({ host: '127.0.0.1', port: 0 }, monitor, metrics, log);
+    try {
+      // Any local user can send these as fast as they like: a warning each would flood the log.
+      const answer = await new Promise<string>((resolve, reject) => {
+        let got = '';
+        const s = net.connect(server.address.port, '127.0.0.1', () =>
+          s.end('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+        );
+        s.on('data', (d) => (got += d));
+        s.on('end', () => resolve(got));
+        s.on('error', reject);
+      });
+      expect(answer.split('\r\n')[0]).to.equal('HTTP/1.1 400 Bad Request');
+      expect(events.filter((e) => e.level !== 'info')).to.deep.equal([]);
+    } finally {
+      await server.close();
+    }
   });
 });
