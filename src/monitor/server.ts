@@ -10,6 +10,10 @@ import type { AddressInfo } from 'node:net';
 import type { Log } from '../store/context.js';
 import type { AgentMonitor } from './monitor.js';
 import type { CertswapMetrics } from './metrics.js';
+import { capConnections } from './connection-cap.js';
+
+/** Connections held at once (connection-cap.ts). */
+export const MAX_CONNECTIONS = 32;
 
 export interface ListenAddress {
   host: string;
@@ -73,9 +77,9 @@ export async function startMetricsServer(
     });
   });
   // A scrape that hangs must not keep the agent from stopping, nor a flood of connections eat a
-  // small device's memory: Prometheus and a health probe need a few.
+  // small device's memory (Prometheus and a health probe need a few), nor lock them out.
   server.requestTimeout = 30_000;
-  server.maxConnections = 32;
+  capConnections(server, MAX_CONNECTIONS);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {

@@ -18,8 +18,10 @@ import { injectFault } from '../helpers/faults.js';
 import { storeDir, tempDir } from '../helpers/tmp.js';
 import { isRoot } from '../helpers/users.js';
 import { captureLog } from '../helpers/fake-clock.js';
+import { until } from '../helpers/proc.js';
 import { startMetricsServer } from '../../src/monitor/server.js';
 import net from 'node:net';
+import http from 'node:http';
 
 async function setUp(): Promise<{
   store: GenerationStore;
@@ -253,6 +255,89 @@ describe('monitor: the agent side', () => {
       expect(answer.split('\r\n')[0]).to.equal('HTTP/1.1 400 Bad Request');
       expect(events.filter((e) => e.level !== 'info')).to.deep.equal([]);
     } finally {
+      await server.close();
+    }
+  });
+
+  it('the endpoint stays reachable past connections that send nothing, and holds at most 32', async () => {
+    const { monitor, metrics } = await setUp();
+    const server = await startMetricsServer({ host: '127.0.0.1', port: 0 }, monitor, metrics, silentLog);
+    const port = server.address.port;
+    const closed = new Set<number>();
+    const open = (i: number): Promise<net.Socket> =>
+      new Promise((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1', () => resolve(s));
+        s.resume();
+        s.on('close', () => closed.add(i));
+        s.on('error', () => undefined);
+        s.once('error', reject);
+      });
+    const scrape = (): Promise<number | string> =>
+      new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+      });
+    const idle: net.Socket[] = [];
+    try {
+      // What any local user can do: 40 connections that never send a request, the last half-sent.
+      for (let i = 0; i < 40; i++) idle.push(await open(i));
+      idle[39]!.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+      expect(await scrape()).to.equal(200);
+      // The oldest idle ones made room (8 for the 33rd to 40th, one for the scrape); the rest stay.
+      await until('the oldest idle connections to be closed', () => closed.size >= 9);
+      expect([...closed].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    } finally {
+      for (const s of idle) s.destroy();
+      await server.close();
+    }
+  });
+
+  it('the endpoint refuses a connection over 32 while every one held is being answered', async () => {
+    const { store, metrics } = await setUp();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    // Counts the requests answer() has begun (one refresh each; they share the one under way).
+    const monitor = new (class extends AgentMonitor {
+      begun = 0;
+      override refresh(): ReturnType<AgentMonitor['refresh']> {
+        this.begun++;
+        return super.refresh();
+      }
+    })({
+      metrics,
+      targets: [{ name: 'device', dir: store.dir }],
+      status: async () => {
+        await gate;
+        return store.status();
+      },
+      now: () => new Date(),
+      unhealthyAfterMs: 60_000,
+    });
+    const server = await startMetricsServer({ host: '127.0.0.1', port: 0 }, monitor, metrics, silentLog);
+    const scrape = (): Promise<number | string> =>
+      new Promise((resolve) => {
+        const req = http.get(
+          { host: '127.0.0.1', port: server.address.port, path: '/metrics', agent: false },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          },
+        );
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+      });
+    try {
+      const held: Promise<number | string>[] = [];
+      for (let i = 0; i < 32; i++) held.push(scrape());
+      // Each of the 32 has sent its request (the refresh waits at the gate for all of them).
+      await until('32 requests in flight', () => monitor.begun === 32);
+      expect(await scrape()).to.equal('ECONNRESET');
+      release();
+      expect(await Promise.all(held)).to.deep.equal(Array(32).fill(200));
+    } finally {
+      release();
       await server.close();
     }
   });
