@@ -12,6 +12,9 @@ export const ROLLBACK_REASONS = ['check', 'manual', 'recover'] as const;
 export type RollbackReason = (typeof ROLLBACK_REASONS)[number];
 
 export type AgentEvent =
+  /** The agent is about to look at `name`: from here until `looked` or `renewal-failed`, any move
+   * of `current` is the agent's own (a trial left pending is rolled back before `look`). */
+  | { type: 'looking'; name: string }
   /** A look at `name` began; `generation` is the active one (null when none validates). */
   | { type: 'look'; name: string; generation: number | null; notAfter: string | null }
   /** The look ended: nothing was due, or a rotation committed (`renewed`). */

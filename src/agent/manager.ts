@@ -160,6 +160,7 @@ export class CertificateManager {
   ensureCertificate(name: string, opts: { force?: boolean } = {}): Promise<EnsureResult> {
     const m = this.get(name);
     return this.serialise(m, async () => {
+      this.emit({ type: 'looking', name });
       try {
         return await this.ensure(m, opts.force ?? false);
       } catch (err) {
@@ -271,7 +272,14 @@ export class CertificateManager {
     this.emit({ type: 'rotated', name: c.name, generation, previous, fingerprint, notAfter });
     // 5. Tell consumers, then prune (never the active generation or its rollback target).
     await this.hooks(m, 'activate', generation);
-    const pruned = await m.store.prune(c.keep);
+    // Housekeeping after the commit: its failure (EIO, the lock held by a CLI command) is not the
+    // renewal's, which stands; reported as one, it was counted as a failure too and sent a
+    // renewal-failed webhook saying the active pair was unchanged. The next rotation prunes again.
+    const pruned = await m.store.prune(c.keep).catch((err: unknown) => {
+      const code = toCertswapError(err).code;
+      this.log.warn({ event: 'prune', cert: c.name, generation, code }, `${c.name}: prune failed (${code})`);
+      return { removed: [] as number[] };
+    });
     const info = pair.info;
     m.active = info;
     m.generation = generation;

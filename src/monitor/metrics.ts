@@ -24,6 +24,8 @@ export const METRIC = {
   hookFailures: 'certswap_hook_failures_total',
   lastSuccess: 'certswap_last_renewal_success_timestamp_seconds',
   lastFailure: 'certswap_last_renewal_failure_timestamp_seconds',
+  /** Beyond issue 14's list: what CertswapRenewalFailing needs (see failingSince below). */
+  failingSince: 'certswap_renewal_failing_since_timestamp_seconds',
   provisionDuration: 'certswap_provision_duration_seconds',
   buildInfo: 'certswap_build_info',
 } as const;
@@ -64,7 +66,8 @@ export class CertswapMetrics {
     | 'generations'
     | 'trialPending'
     | 'lastSuccess'
-    | 'lastFailure',
+    | 'lastFailure'
+    | 'failingSince',
     Gauge<'name' | 'dir'>
   >;
   private readonly renewals: Counter<'name' | 'dir' | 'result'>;
@@ -72,6 +75,8 @@ export class CertswapMetrics {
   private readonly hookFailures: Counter<'name' | 'dir'>;
   private readonly provision: Histogram<'name' | 'dir'>;
   private readonly dirs = new Map<string, string>();
+  /** name -> start of its failure streak (ms), while its last look failed. */
+  private readonly failing = new Map<string, number>();
 
   constructor(version: string) {
     const registers = [this.registry];
@@ -86,6 +91,12 @@ export class CertswapMetrics {
       trialPending: gauge(METRIC.trialPending, '1 while an activation waits for its check (commit or rollback).'),
       lastSuccess: gauge(METRIC.lastSuccess, 'When a renewal last succeeded (Unix time; 0: not since start).'),
       lastFailure: gauge(METRIC.lastFailure, 'When a renewal last failed (Unix time; 0: not since start).'),
+      // last_failure > last_success cannot say "still failing": a look that finds nothing due (a
+      // pair installed by hand after the failures) renews nothing, so no success clears it.
+      failingSince: gauge(
+        METRIC.failingSince,
+        'Start of the current run of failed looks, which the next good look ends (Unix time; 0: not failing).',
+      ),
     };
     this.renewals = new Counter({
       name: METRIC.renewals,
@@ -128,6 +139,7 @@ export class CertswapMetrics {
     this.provision.zero(l);
     this.g.lastSuccess.set(l, 0);
     this.g.lastFailure.set(l, 0);
+    this.g.failingSince.set(l, 0);
   }
 
   /**
@@ -163,6 +175,10 @@ export class CertswapMetrics {
       case 'renewal-failed':
         this.renewals.inc({ ...l, result: 'failure' });
         this.g.lastFailure.set(l, now.getTime() / 1000);
+        if (!this.failing.has(e.name)) this.setFailing(l, now.getTime() / 1000);
+        return;
+      case 'looked':
+        this.setFailing(l, 0);
         return;
       case 'rolled-back':
         this.rollbacks.inc({ ...l, reason: e.reason });
@@ -182,7 +198,7 @@ export class CertswapMetrics {
   }
 
   /**
-   * Carries counters and last-renewal times over from an earlier exposition of the same targets
+   * Carries counters, last-renewal times and the failure streak over from an earlier exposition of the same targets
    * (the textfile a previous `agent --once` wrote): a timer-driven agent is a new process each
    * run, and counters that restarted at 0 every run would hide renewals from increase().
    */
@@ -200,8 +216,17 @@ export class CertswapMetrics {
         this.g.lastSuccess.set(l, value);
       } else if (metric === METRIC.lastFailure) {
         this.g.lastFailure.set(l, value);
+      } else if (metric === METRIC.failingSince) {
+        this.setFailing(l, value);
       }
     }
+  }
+
+  /** The failure streak of `l` began at `seconds` (0: it has none). */
+  private setFailing(l: Target, seconds: number): void {
+    if (seconds > 0) this.failing.set(l.name, seconds);
+    else this.failing.delete(l.name);
+    this.g.failingSince.set({ name: l.name, dir: l.dir }, seconds);
   }
 
   /** The exposition text (Prometheus text format 0.0.4): every metric, or `only` these. */

@@ -46,9 +46,13 @@ export class AgentMonitor {
   readonly observe = (e: AgentEvent): void => {
     this.opts.metrics.record(e, this.opts.now());
     switch (e.type) {
+      case 'looking':
+        // Before the look's first change (the rollback of a trial left pending): a refresh that
+        // reads the store meanwhile must not take that rollback for someone else's.
+        this.begin(e.name);
+        return;
       case 'look':
-        this.busy.add(e.name);
-        this.looks.set(e.name, (this.looks.get(e.name) ?? 0) + 1);
+        this.begin(e.name);
         if (e.generation !== null) this.saw(e.name, e.generation);
         return;
       case 'looked':
@@ -69,6 +73,12 @@ export class AgentMonitor {
         return;
     }
   };
+
+  /** A look at `name` is under way: its moves of `current` are the agent's own. */
+  private begin(name: string): void {
+    this.busy.add(name);
+    this.looks.set(name, (this.looks.get(name) ?? 0) + 1);
+  }
 
   /** `current` of `name` is `generation`: a move below what the agent expects is a manual rollback. */
   private saw(name: string, generation: number): void {

@@ -10,6 +10,10 @@ import type { AddressInfo } from 'node:net';
 import type { Log } from '../store/context.js';
 import type { AgentMonitor } from './monitor.js';
 import type { CertswapMetrics } from './metrics.js';
+import { capConnections } from './connection-cap.js';
+
+/** Connections held at once (connection-cap.ts). */
+export const MAX_CONNECTIONS = 32;
 
 export interface ListenAddress {
   host: string;
@@ -28,7 +32,15 @@ async function answer(
   monitor: AgentMonitor,
   metrics: CertswapMetrics,
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // URL.parse is Node 22's; a target new URL cannot read (absolute-form `http://[`) is the
+  // client's mistake: answered 400, not logged, so that no local user can flood the agent's log.
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request target\n');
+    return;
+  }
   if (url.pathname !== '/metrics' && url.pathname !== '/healthz') {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: /metrics or /healthz\n');
     return;
@@ -65,9 +77,9 @@ export async function startMetricsServer(
     });
   });
   // A scrape that hangs must not keep the agent from stopping, nor a flood of connections eat a
-  // small device's memory: Prometheus and a health probe need a few.
+  // small device's memory (Prometheus and a health probe need a few), nor lock them out.
   server.requestTimeout = 30_000;
-  server.maxConnections = 32;
+  capConnections(server, MAX_CONNECTIONS);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {

@@ -9,9 +9,14 @@
  * one, never half of one, and a power cut leaves one of the two. Temporaries of a writer that
  * died are removed when the next writer opens. Safe in a directory others may write to: the
  * temporary is created O_EXCL|O_NOFOLLOW under a random name, the rename replaces whatever
- * entry holds the final name without following it, and a leftover is unlinked, never followed.
+ * entry holds the final name without following it, a leftover is unlinked, never followed, and
+ * the earlier file is read back only when it is a regular file of this user with one name. Every
+ * name is reached through the directory walked from / with no link on the way (held-dir.ts): a
+ * user who owns a directory above it cannot swap it for a link to one of root's.
  */
+import path from 'node:path';
 import { replaceFile, removeDeadTemps } from '../io/durable.js';
+import { withHeldDir } from '../io/held-dir.js';
 import { readBounded } from '../io/bounded-read.js';
 import { errnoCode } from '../errors.js';
 import type { Log } from '../store/context.js';
@@ -39,18 +44,28 @@ export class TextfileWriter {
    * A file that is missing or unreadable is not an error: the counters start at 0.
    */
   static async open(file: string, metrics: CertswapMetrics, log: Log): Promise<TextfileWriter> {
-    await removeDeadTemps(file).catch((err: unknown) =>
-      log.warn({ event: 'textfile', path: file, err: (err as Error).message }, 'could not list textfile leftovers'),
-    );
+    const name = path.basename(file);
     try {
-      // Not through a link: a file planted there by someone else is not our earlier exposition.
-      const text = await readBounded(file, {
-        noFollow: true,
-        maxBytes: MAX_SEED_BYTES,
-        notRegular: () => new Error('not a regular file'),
-        tooLarge: () => new Error('too large'),
+      // Through the directory as walked (held-dir.ts): a link put in its place is not followed.
+      await withHeldDir(path.dirname(file), async (at) => {
+        await removeDeadTemps(at(name)).catch((err: unknown) =>
+          log.warn({ event: 'textfile', path: file, err: (err as Error).message }, 'could not list textfile leftovers'),
+        );
+        // Not through a link, and only a file of our own with one name: in a directory that others
+        // may write, a file planted there is not our earlier exposition, and its counters and times
+        // (a last success in the future silences CertswapRenewalFailing) would be carried on by us.
+        const text = await readBounded(file, {
+          via: at(name),
+          noFollow: true,
+          maxBytes: MAX_SEED_BYTES,
+          check: (st) => {
+            if (st.uid !== process.geteuid?.() || st.nlink !== 1) throw new Error('not a file this user wrote');
+          },
+          notRegular: () => new Error('not a regular file'),
+          tooLarge: () => new Error('too large'),
+        });
+        metrics.seed(parseExposition(text.toString('utf8')));
       });
-      metrics.seed(parseExposition(text.toString('utf8')));
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') {
         log.warn({ event: 'textfile', path: file, err: (err as Error).message }, 'earlier textfile not read back');
@@ -67,11 +82,15 @@ export class TextfileWriter {
     const next = this.writing.then(async () => {
       const text = await this.metrics.text();
       try {
-        await replaceFile(this.file, Buffer.from(text), TEXTFILE_MODE);
+        const name = path.basename(this.file);
+        await withHeldDir(path.dirname(this.file), (at) => replaceFile(at(name), Buffer.from(text), TEXTFILE_MODE));
       } catch (err) {
+        const code = errnoCode(err);
+        // ENOTDIR/ELOOP from the walk: a link (or a file) on the way, which is refused.
+        const hint = code === 'ENOTDIR' || code === 'ELOOP' ? ' (a link on the way? give the real path)' : '';
         this.log.warn(
-          { event: 'textfile', path: this.file, code: errnoCode(err) },
-          `could not write ${this.file}: ${(err as Error).message}`,
+          { event: 'textfile', path: this.file, code },
+          `could not write ${this.file}: ${(err as Error).message}${hint}`,
         );
         throw err;
       }

@@ -16,6 +16,12 @@ import { silentLog } from '../../src/store/context.js';
 import { makePair } from '../helpers/certs.js';
 import { injectFault } from '../helpers/faults.js';
 import { storeDir, tempDir } from '../helpers/tmp.js';
+import { isRoot } from '../helpers/users.js';
+import { captureLog } from '../helpers/fake-clock.js';
+import { until } from '../helpers/proc.js';
+import { startMetricsServer } from '../../src/monitor/server.js';
+import net from 'node:net';
+import http from 'node:http';
 
 async function setUp(): Promise<{
   store: GenerationStore;
@@ -169,5 +175,170 @@ describe('monitor: the agent side', () => {
     expect(await fse.readFile(file, 'utf8')).to.match(/result="failure"\} 0$/m);
     expect((await fse.lstat(file)).isFile()).to.equal(true);
     expect(await fse.readdir(dir)).to.deep.equal(['certswap.prom']);
+  });
+
+  it('an earlier textfile that another user planted (or a second name of one) is not read back', async function () {
+    if (!isRoot()) this.skip(); // a file owned by another user is made with chown
+    const { monitor, metrics, value } = await setUp();
+    const storePath = (await monitor.refresh()).get('device')!.dir;
+    const dir = await tempDir();
+    const file = path.join(dir, 'certswap.prom');
+    // What a member of a group-writable textfile directory could leave there: a last success far in
+    // the future would silence CertswapRenewalFailing for good, as every later run carried it over.
+    const forged =
+      `certswap_renewals_total{name="device",dir="${storePath}",result="failure"} 99\n` +
+      `certswap_last_renewal_success_timestamp_seconds{name="device",dir="${storePath}"} 9999999999\n`;
+    await fse.writeFile(file, forged);
+    await fse.chown(file, 65534, 65534);
+    await TextfileWriter.open(file, metrics, silentLog);
+    expect(await value(METRIC.renewals, { result: 'failure' })).to.equal(0);
+    expect(await value(METRIC.lastSuccess)).to.equal(0);
+    // Ours by owner, but with a second name: not the file this writer left (it writes a new inode).
+    await fse.chown(file, 0, 0);
+    await fse.link(file, path.join(dir, 'other'));
+    await TextfileWriter.open(file, metrics, silentLog);
+    expect(await value(METRIC.renewals, { result: 'failure' })).to.equal(0);
+  });
+
+  it("a directory on the textfile's way that became a link is refused, not written or read through", async () => {
+    const { monitor, metrics } = await setUp();
+    // Debian: /var/lib/prometheus (the prometheus user's) holds node-exporter/ (root's). Whoever
+    // owns the parent can put a link in the textfile directory's place, to a directory of root's.
+    const parent = await tempDir();
+    const textDir = path.join(parent, 'node-exporter');
+    await fse.mkdirp(textDir);
+    const file = path.join(textDir, 'certswap.prom');
+    const elsewhere = await tempDir();
+    const storePath = (await monitor.refresh()).get('device')!.dir;
+    await fse.writeFile(
+      path.join(elsewhere, 'certswap.prom'),
+      `certswap_renewals_total{name="device",dir="${storePath}",result="failure"} 99\n`,
+    );
+    await fse.writeFile(path.join(elsewhere, '.certswap.prom.tmp-4194305-0badc0de'), 'not ours');
+    const before = (await fse.readdir(elsewhere)).sort();
+    const canary = await fse.readFile(path.join(elsewhere, 'certswap.prom'), 'utf8');
+    await fse.remove(textDir);
+    await fse.symlink(elsewhere, textDir);
+    const writer = await TextfileWriter.open(file, metrics, silentLog);
+    expect(await metrics.text()).to.match(/result="failure"\} 0$/m);
+    let code: string | undefined;
+    try {
+      await writer.write();
+    } catch (err) {
+      code = (err as NodeJS.ErrnoException).code;
+    }
+    expect(code).to.be.oneOf(['ENOTDIR', 'ELOOP']);
+    expect((await fse.readdir(elsewhere)).sort()).to.deep.equal(before);
+    expect(await fse.readFile(path.join(elsewhere, 'certswap.prom'), 'utf8')).to.equal(canary);
+    // The directory put back: written there, as configured.
+    await fse.remove(textDir);
+    await fse.mkdirp(textDir);
+    await writer.write();
+    expect(await fse.readdir(textDir)).to.deep.equal(['certswap.prom']);
+  });
+
+  it('the endpoint answers a request target it cannot read with 400, and logs nothing for it', async () => {
+    const { monitor, metrics } = await setUp();
+    const { log, events } = captureLog();
+    const server = await startMetricsServer({ host: '127.0.0.1', port: 0 }, monitor, metrics, log);
+    try {
+      // Any local user can send these as fast as they like: a warning each would flood the log.
+      const answer = await new Promise<string>((resolve, reject) => {
+        let got = '';
+        const s = net.connect(server.address.port, '127.0.0.1', () =>
+          s.end('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+        );
+        s.on('data', (d) => (got += d));
+        s.on('end', () => resolve(got));
+        s.on('error', reject);
+      });
+      expect(answer.split('\r\n')[0]).to.equal('HTTP/1.1 400 Bad Request');
+      expect(events.filter((e) => e.level !== 'info')).to.deep.equal([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('the endpoint stays reachable past connections that send nothing, and holds at most 32', async () => {
+    const { monitor, metrics } = await setUp();
+    const server = await startMetricsServer({ host: '127.0.0.1', port: 0 }, monitor, metrics, silentLog);
+    const port = server.address.port;
+    const closed = new Set<number>();
+    const open = (i: number): Promise<net.Socket> =>
+      new Promise((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1', () => resolve(s));
+        s.resume();
+        s.on('close', () => closed.add(i));
+        s.on('error', () => undefined);
+        s.once('error', reject);
+      });
+    const scrape = (): Promise<number | string> =>
+      new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+      });
+    const idle: net.Socket[] = [];
+    try {
+      // What any local user can do: 40 connections that never send a request, the last half-sent.
+      for (let i = 0; i < 40; i++) idle.push(await open(i));
+      idle[39]!.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+      expect(await scrape()).to.equal(200);
+      // The oldest idle ones made room (8 for the 33rd to 40th, one for the scrape); the rest stay.
+      await until('the oldest idle connections to be closed', () => closed.size >= 9);
+      expect([...closed].sort((a, b) => a - b)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    } finally {
+      for (const s of idle) s.destroy();
+      await server.close();
+    }
+  });
+
+  it('the endpoint refuses a connection over 32 while every one held is being answered', async () => {
+    const { store, metrics } = await setUp();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    // Counts the requests answer() has begun (one refresh each; they share the one under way).
+    const monitor = new (class extends AgentMonitor {
+      begun = 0;
+      override refresh(): ReturnType<AgentMonitor['refresh']> {
+        this.begun++;
+        return super.refresh();
+      }
+    })({
+      metrics,
+      targets: [{ name: 'device', dir: store.dir }],
+      status: async () => {
+        await gate;
+        return store.status();
+      },
+      now: () => new Date(),
+      unhealthyAfterMs: 60_000,
+    });
+    const server = await startMetricsServer({ host: '127.0.0.1', port: 0 }, monitor, metrics, silentLog);
+    const scrape = (): Promise<number | string> =>
+      new Promise((resolve) => {
+        const req = http.get(
+          { host: '127.0.0.1', port: server.address.port, path: '/metrics', agent: false },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          },
+        );
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+      });
+    try {
+      const held: Promise<number | string>[] = [];
+      for (let i = 0; i < 32; i++) held.push(scrape());
+      // Each of the 32 has sent its request (the refresh waits at the gate for all of them).
+      await until('32 requests in flight', () => monitor.begun === 32);
+      expect(await scrape()).to.equal('ECONNRESET');
+      release();
+      expect(await Promise.all(held)).to.deep.equal(Array(32).fill(200));
+    } finally {
+      release();
+      await server.close();
+    }
   });
 });

@@ -90,6 +90,28 @@ describe('notify: webhooks', () => {
     }
   });
 
+  it('does not follow a redirect: a 3xx is a failed delivery, not retried, and the target never hears', async () => {
+    const target = await receiver([204]);
+    const redirecting = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(307, { location: target.url }).end();
+    });
+    await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', r));
+    try {
+      const { log, events } = captureLog();
+      const url = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/hook`;
+      await new Webhook({ ...opts, url }, systemClock, log).send({ event: 'x' });
+      expect(target.got).to.deep.equal([]);
+      expect(events.filter((e) => e.event === 'webhook').map((e) => e.err)).to.deep.equal(['HTTP 307']);
+    } finally {
+      await new Promise<void>((r) => {
+        redirecting.close(() => r());
+        redirecting.closeAllConnections();
+      });
+      await target.close();
+    }
+  });
+
   it('close waits for queued deliveries at most its limit, then drops them (logged) and stops retrying', async () => {
     const dead = await receiver([500]);
     try {

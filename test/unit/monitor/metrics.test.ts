@@ -87,6 +87,29 @@ describe('monitor/metrics', () => {
     expect(s.some((x) => x.labels.name === 'unknown')).to.equal(false);
   });
 
+  it('keeps the start of a failure streak until a look ends fine, even one that renews nothing', async () => {
+    const m = new CertswapMetrics('x');
+    m.addTarget(T);
+    const failingSince = async (): Promise<number | undefined> =>
+      value(parseExposition(await m.text()), METRIC.failingSince);
+    expect(await failingSince()).to.equal(0);
+    const t1 = new Date('2030-01-02T00:00:00Z');
+    m.record({ type: 'renewal-failed', name: T.name, code: 'E', message: '' }, t1);
+    m.record({ type: 'renewal-failed', name: T.name, code: 'E', message: '' }, new Date('2030-01-03T00:00:00Z'));
+    expect(await failingSince()).to.equal(t1.getTime() / 1000);
+    // A pair installed by hand meanwhile: the next look finds nothing due. No renewal succeeded, so
+    // last_success stays below last_failure; the streak is over all the same.
+    m.record({ type: 'looked', name: T.name, renewed: false }, new Date('2030-01-04T00:00:00Z'));
+    expect(await failingSince()).to.equal(0);
+    // Carried over by a later run (agent --once), and kept by its next failure.
+    m.record({ type: 'renewal-failed', name: T.name, code: 'E', message: '' }, t1);
+    const next = new CertswapMetrics('x');
+    next.addTarget(T);
+    next.seed(parseExposition(await m.text()));
+    next.record({ type: 'renewal-failed', name: T.name, code: 'E', message: '' }, new Date('2030-01-05T00:00:00Z'));
+    expect(value(parseExposition(await next.text()), METRIC.failingSince)).to.equal(t1.getTime() / 1000);
+  });
+
   it('carries counters and last-renewal times over from an earlier exposition of the same targets', async () => {
     const a = new CertswapMetrics('x');
     a.addTarget(T);
