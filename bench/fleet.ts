@@ -174,5 +174,7 @@ console.log(
 
 const parts = ['fleet', DEVICES !== 10_000 && `${DEVICES}`, SEED !== DEFAULT_SEED && `seed${SEED}`];
 const file = path.join(here, `${parts.filter(Boolean).join('-')}.json`);
-fs.writeFileSync(file, `${JSON.stringify({ devices: DEVICES, scenarios: results }, null, 2)}\n`);
+// The real run's result (npm run bench:fleet:real) stays beside the simulation's.
+const real = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { real?: unknown }).real : undefined;
+fs.writeFileSync(file, `${JSON.stringify({ devices: DEVICES, scenarios: results, real }, null, 2)}\n`);
 console.log(`wrote ${path.relative(process.cwd(), file)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

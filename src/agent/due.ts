@@ -7,6 +7,7 @@ import type { CertInfo } from '../pki/cert-info.js';
 import type { GenerationStore } from '../store/store.js';
 import type { CertificateConfig } from './config.js';
 import { matchesIdentity } from './provisioners/provisioner.js';
+import { phaseSeedOf } from './phase-seed.js';
 import { renewalTime } from './schedule.js';
 
 /** Why a renewal ran: the schedule, the operator, or the code of what is wrong with the active pair. */
@@ -21,11 +22,11 @@ export interface DueCheck {
 }
 
 /**
- * The identity a certificate's target phase derives from (schedule.ts): the device's common
- * name, which stays when the certificate, its key or the agent's state change.
+ * What a certificate's target phase derives from (schedule.ts): its identity and the machine's
+ * (phase-seed.ts), which stay when the certificate, its key or the agent's state change.
  */
 export function phaseSeed(c: CertificateConfig): string {
-  return c.identity.commonName;
+  return phaseSeedOf(c.identity);
 }
 
 /** When the renewal window puts the renewal of `info`. */

@@ -8,6 +8,7 @@ import fse from 'fs-extra';
 import path from 'node:path';
 import { CertificateManager } from '../../src/agent/manager.js';
 import { parseConfig, type AgentConfig } from '../../src/agent/config.js';
+import { phaseSeed } from '../../src/agent/due.js';
 import { planRenewals } from '../../src/agent/plan.js';
 import { renewalTime } from '../../src/agent/schedule.js';
 import { run } from '../../src/cli/run.js';
@@ -58,7 +59,9 @@ describe('agent schedule', function () {
     const scheduled = events.find((e) => e.event === 'scheduled' && e.cert === 'good')!;
     expect(scheduled).to.include({ why: 'window' });
     const info = (await m.store('good').verify()).info;
-    expect(scheduled.nextRenewal).to.equal(renewalTime(info, 'good-cn', config.certificates[0]!.renew).toISOString());
+    expect(scheduled.nextRenewal).to.equal(
+      renewalTime(info, phaseSeed(config.certificates[0]!), config.certificates[0]!.renew).toISOString(),
+    );
     const retries = events.filter((e) => e.event === 'retry').slice(0, 3);
     expect(retries.map((e) => e.attempt)).to.deep.equal([1, 2, 3]);
     for (const r of retries) {
