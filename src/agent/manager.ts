@@ -19,6 +19,7 @@ import { createProvisioner } from './provisioners/create.js';
 import type { Provisioner } from './provisioners/provisioner.js';
 import { checkDue, phaseSeed, windowTime, type RenewReason } from './due.js';
 import { RenewalTimer, type NextRenewal } from './renewal-timer.js';
+import { clearRetry, resumeRetry, saveRetry } from './retry-state.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
 
@@ -42,6 +43,8 @@ interface Managed {
   timer: RenewalTimer;
   /** The active certificate as last seen: its expiry bounds the retry waits and orders the loop. */
   active?: Pick<CertInfo, 'notBefore' | 'notAfter'>;
+  /** When an earlier run of the agent meant to try again (its retry record, retry-state.ts). */
+  resumeAt?: number;
 }
 
 export interface ManagerOptions {
@@ -84,6 +87,7 @@ export class CertificateManager {
       if (r.trialRolledBack || r.repointed || r.leftoversRemoved.length || r.problems.length) {
         this.log.warn({ event: 'recover', cert: c.name, ...r }, `recovered ${c.name}`);
       }
+      this.managed.get(c.name)!.resumeAt = await resumeRetry(store, timer, this.log, c.name);
     }
   }
 
@@ -140,8 +144,10 @@ export class CertificateManager {
     // Forgotten when nothing valid is active: a retry then uses plain backoff, never herd waits
     // bounded by the expiry of a certificate that no longer counts.
     m.active = d.info;
-    if (d.reason === null)
+    if (d.reason === null) {
+      await clearRetry(m.store, this.log, c.name);
       return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: windowTime(c, d.info!) };
+    }
     this.log.info(
       { event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null },
       `renewing ${c.name}: ${d.reason}`,
@@ -195,6 +201,7 @@ export class CertificateManager {
     // 5. Tell consumers, then prune (never the active generation or its rollback target).
     await this.hooks(m, 'activate', generation);
     const pruned = await m.store.prune(c.keep);
+    await clearRetry(m.store, this.log, c.name);
     const info = pair.info;
     m.active = info;
     this.log.info(
@@ -248,6 +255,8 @@ export class CertificateManager {
    */
   async run(): Promise<void> {
     const next = new Map<string, number>();
+    // A streak an earlier run recorded keeps its place in the queue (renew and SIGHUP still force).
+    for (const [name, m] of this.managed) if (m.resumeAt !== undefined) next.set(name, m.resumeAt);
     while (!this.stopping) {
       for (const [name, m] of this.byExpiry()) {
         if (this.stopping) break;
@@ -268,6 +277,7 @@ export class CertificateManager {
           const plan = m.timer.failed(now, m.active ? Date.parse(m.active.notAfter) : null);
           next.set(name, plan.at.getTime());
           this.logNext(name, plan, { code: e.code, attempt: plan.attempt, retryInMs: plan.delayMs });
+          await saveRetry(m.store, plan, e.code, this.log, name);
         }
       }
       if (this.stopping) break;

@@ -67,6 +67,7 @@ export function renewalTime(
   info: Pick<CertInfo, 'notBefore' | 'notAfter'>,
   seed: string,
   window: RenewWindow = DEFAULT_WINDOW,
+  way: 'spread' | 'return' = 'spread',
 ): Date {
   const start = Date.parse(info.notBefore);
   const life = Date.parse(info.notAfter) - start;
@@ -81,7 +82,7 @@ export function renewalTime(
     // From the fractions, not the milliseconds: 0.8 / 0.2 must be 4 quanta whatever the dates' rounding.
     const quanta = Math.ceil((window.from + window.to) / 2 / (window.to - window.from) - 1e-9);
     const q = period / 2 / quanta;
-    const whole = Math.max(0, Math.ceil(Math.abs(d) / q - SLIP) - 1);
+    const whole = way === 'return' ? 0 : Math.max(0, Math.ceil(Math.abs(d) / q - SLIP) - 1);
     at = centre + Math.sign(d) * Math.min(Math.abs(d) - whole * q, half);
   }
   // Whole milliseconds (a Date has no more), never rounded out of the window.

@@ -124,3 +124,77 @@ describe('agent schedule', function () {
     expect(await run(['agent', '--config', file, '--dry-run'], io)).to.equal(2);
   });
 });
+
+describe('agent retry state (.retry)', function () {
+  this.timeout(60_000);
+
+  it('is recorded after each failure, shown by renew --dry-run, resumed by a restarted agent, removed by a success', async () => {
+    const good = cert('device', '10d');
+    const failing = cert('device', '10d', { provisioner: { type: 'command', command: ['sh', '-c', 'exit 3'] } });
+    const { config: ok, base } = await configOf([good]);
+    const bad = parseConfig({ certificates: [failing] }, base);
+    const clock = new FakeClock(T0);
+    const first = new CertificateManager(ok, { clock });
+    await first.start();
+    await first.ensureCertificate('device');
+    const retryFile = path.join(base, 'store-device', '.retry');
+
+    // Past the window (at most 90 % of 10 days), a running agent whose renewals fail: the CA (here
+    // the command) refuses.
+    const since = T0 + 9.5 * DAY_MS;
+    clock.t = since;
+    const a = captureLog();
+    const failer = new CertificateManager(bad, { clock, log: a.log, random: () => 0.5 });
+    await failer.start();
+    await runUntil(failer, a.events, () => a.events.filter((e) => e.event === 'retry').length >= 3);
+    const retries = a.events.filter((e) => e.event === 'retry');
+    const last = retries.at(-1)!;
+    const record = JSON.parse(await fse.readFile(retryFile, 'utf8')) as Record<string, unknown>;
+    expect(record).to.include({ attempt: last.attempt, next: last.nextRenewal, code: 'CERTSWAP_PROVISION_FAILED' });
+    expect(record).to.include({ generation: 1, failingSince: new Date(since).toISOString() });
+    expect((await fse.stat(retryFile)).mode & 0o777).to.equal(0o600);
+
+    // The dry run shows the agent's next attempt, not the window.
+    const [plan] = await planRenewals(bad, { now: clock.now() });
+    expect(plan).to.deep.include({ why: 'retry backoff', nextRenewal: last.nextRenewal, generation: 1 });
+    expect(plan!.retry).to.deep.include({ attempt: last.attempt, code: 'CERTSWAP_PROVISION_FAILED' });
+
+    // A restarted agent continues the streak: the next failure is the next attempt of the same
+    // streak, at no earlier time than recorded.
+    const b = captureLog();
+    const restarted = new CertificateManager(bad, { clock, log: b.log, random: () => 0.5 });
+    await restarted.start();
+    expect(b.events.find((e) => e.event === 'retry')).to.include({
+      nextRenewal: last.nextRenewal,
+      attempt: last.attempt,
+    });
+    await runUntil(restarted, b.events, () => b.events.filter((e) => e.event === 'retry').length >= 2);
+    const resumed = b.events.filter((e) => e.event === 'retry')[1]!;
+    expect(resumed.attempt).to.equal((last.attempt as number) + 1);
+    expect(clock.t).to.be.at.least(Date.parse(last.nextRenewal as string));
+    const again = JSON.parse(await fse.readFile(retryFile, 'utf8')) as Record<string, unknown>;
+    expect(again.failingSince).to.equal(new Date(since).toISOString());
+
+    // The CA is back: the renewal succeeds and the record is gone; the dry run shows the window.
+    const healed = new CertificateManager(ok, { clock });
+    await healed.start();
+    await healed.ensureCertificate('device', { force: true });
+    expect(await fse.pathExists(retryFile)).to.equal(false);
+    expect((await planRenewals(ok, { now: clock.now() }))[0]).to.include({ why: 'window', generation: 2 });
+  });
+
+  it('a record for another generation than the active one is stale: ignored', async () => {
+    const { config, base } = await configOf([cert('device', '10d')]);
+    const clock = new FakeClock(T0);
+    const m = new CertificateManager(config, { clock });
+    await m.start();
+    await m.ensureCertificate('device');
+    const stale = { attempt: 2, failingSince: '2029-12-31T00:00:00.000Z', draw: 0.5, next: '2030-02-01T00:00:00.000Z' };
+    await fse.writeFile(
+      path.join(base, 'store-device', '.retry'),
+      JSON.stringify({ ...stale, code: 'CERTSWAP_CA_UNAVAILABLE', generation: 7 }),
+      { mode: 0o600 },
+    );
+    expect((await planRenewals(config, { now: clock.now() }))[0]).to.include({ why: 'window' });
+  });
+});

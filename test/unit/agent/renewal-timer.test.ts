@@ -48,4 +48,24 @@ describe('RenewalTimer', () => {
     const cert = { notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2026-01-31T00:00:00.000Z' };
     expect(timer.succeeded(cert)).to.deep.equal({ at: renewalTime(cert, 'device-7', w), why: 'window' });
   });
+
+  it('after a renewal that ended a failure streak, goes straight back toward the phase (then spreads again)', () => {
+    const w = { from: 0.7, to: 0.9 };
+    const timer = new RenewalTimer({ seed: 'device-7', window: w, backoff: b, random: () => 0.5 });
+    const cert = { notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2026-01-31T00:00:00.000Z' };
+    timer.failed(Date.parse('2026-01-01T00:00:00Z'), null);
+    expect(timer.succeeded(cert).at).to.deep.equal(renewalTime(cert, 'device-7', w, 'return'));
+    expect(timer.succeeded(cert).at).to.deep.equal(renewalTime(cert, 'device-7', w, 'spread'));
+  });
+
+  it('resumes a recorded failure streak: the same attempt count, start and draw', () => {
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const notAfter = t0 + 30 * DAY;
+    const timer = new RenewalTimer({ seed: 'd', window: { from: 0.7, to: 0.9 }, backoff: b, random: () => 0.9 });
+    timer.resume({ attempt: 4, failingSinceMs: t0, draw: 0.25 });
+    const next = timer.failed(t0 + 3_600_000, notAfter);
+    const herd = HERD_SPREAD * 3_600_000;
+    expect(next).to.include({ attempt: 5, failingSinceMs: t0, draw: 0.25 });
+    expect(next.delayMs).to.equal(Math.round(herd / 2 + (herd / 2) * 0.25));
+  });
 });
