@@ -1,6 +1,6 @@
 /** The agent's per-certificate timer: the window after a success, the retry rule after a failure. */
 import { expect } from 'chai';
-import { HERD_SPREAD } from '../../../src/agent/retry.js';
+import { HERD_FLOOR, HERD_SPREAD } from '../../../src/agent/retry.js';
 import { RenewalTimer } from '../../../src/agent/renewal-timer.js';
 import { DEFAULT_BACKOFF, renewalTime } from '../../../src/agent/schedule.js';
 
@@ -35,11 +35,11 @@ describe('RenewalTimer', () => {
     timer.failed(t0, notAfter); // the streak's draw: 0.25; the first backoff draws 0.9
     const at = (h: number): number => timer.failed(t0 + h * 3_600_000, notAfter).delayMs;
     const herd = HERD_SPREAD * 3_600_000;
-    expect(at(1)).to.equal(Math.round(herd / 2 + (herd / 2) * 0.25));
-    expect(at(2)).to.equal(Math.round(HERD_SPREAD * 7_200_000 * (0.5 + 0.25 / 2)));
+    expect(at(1)).to.equal(Math.round(herd * HERD_FLOOR + herd * (1 - HERD_FLOOR) * 0.25));
+    expect(at(2)).to.equal(Math.round(HERD_SPREAD * 7_200_000 * (HERD_FLOOR + (1 - HERD_FLOOR) * 0.25)));
     timer.succeeded({ notBefore: new Date(t0).toISOString(), notAfter: new Date(notAfter).toISOString() });
     timer.failed(t0 + 5 * 3_600_000, notAfter); // a new streak draws again: 0.9
-    expect(at(6)).to.equal(Math.round(herd / 2 + (herd / 2) * 0.9));
+    expect(at(6)).to.equal(Math.round(herd * HERD_FLOOR + herd * (1 - HERD_FLOOR) * 0.9));
   });
 
   it('schedules by the window of the active certificate and the identity it was given', () => {
@@ -66,6 +66,6 @@ describe('RenewalTimer', () => {
     const next = timer.failed(t0 + 3_600_000, notAfter);
     const herd = HERD_SPREAD * 3_600_000;
     expect(next).to.include({ attempt: 5, failingSinceMs: t0, draw: 0.25 });
-    expect(next.delayMs).to.equal(Math.round(herd / 2 + (herd / 2) * 0.25));
+    expect(next.delayMs).to.equal(Math.round(herd * HERD_FLOOR + herd * (1 - HERD_FLOOR) * 0.25));
   });
 });
