@@ -10,7 +10,7 @@
  * generation than the active one is stale (a renewal succeeded since, by another process) and its
  * readers ignore it.
  */
-import { CertswapError, ErrorCodes, errnoCode } from '../../errors.js';
+import { CertswapError, ErrorCodes, errnoCode, isCertswapError } from '../../errors.js';
 import { removeDurable, replaceFile } from '../../io/durable.js';
 import { MAX_GENERATION, STATE_FILE_MODE, type StorePaths } from '../layout.js';
 import type { LockedContext } from '../locked.js';
@@ -67,15 +67,30 @@ export async function readRetry(paths: StorePaths): Promise<RetryRecord | null> 
   return text === null ? null : parseRetry(text, paths.retry);
 }
 
-/** Durably records the retry state (after a failed attempt). */
+/**
+ * What is at the record's name must be a file of ours before it is replaced or removed, as for
+ * every state file (readStateFile: a link, FIFO, directory or foreign file is CERTSWAP_UNSAFE_STORE);
+ * a record that does not parse is simply replaced.
+ */
+async function checkReplaceable(paths: StorePaths): Promise<void> {
+  try {
+    await readRetry(paths);
+  } catch (err) {
+    if (!(isCertswapError(err) && err.code === ErrorCodes.CORRUPT_STORE)) throw err;
+  }
+}
+
+/** Durably records the retry state (after a failed attempt). Raises CERTSWAP_UNSAFE_STORE (above). */
 export async function recordRetry(ctx: LockedContext, r: RetryRecord): Promise<void> {
+  await checkReplaceable(ctx.paths);
   const { attempt, failingSince, draw, next, code, generation } = r;
   const text = `${JSON.stringify({ attempt, failingSince, draw, next, code, generation })}\n`;
   await replaceFile(ctx.paths.retry, Buffer.from(text), STATE_FILE_MODE);
 }
 
-/** Removes the retry record (after a renewal succeeded); none is not an error. */
+/** Removes the retry record (after a renewal succeeded); none is not an error. Raises as recordRetry. */
 export async function clearRetry(ctx: LockedContext): Promise<void> {
+  await checkReplaceable(ctx.paths);
   try {
     await removeDurable(ctx.paths.retry);
   } catch (err) {
