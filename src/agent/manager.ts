@@ -87,7 +87,8 @@ export class CertificateManager {
       if (r.trialRolledBack || r.repointed || r.leftoversRemoved.length || r.problems.length) {
         this.log.warn({ event: 'recover', cert: c.name, ...r }, `recovered ${c.name}`);
       }
-      this.managed.get(c.name)!.resumeAt = await resumeRetry(store, timer, this.log, c.name);
+      const now = this.clock.now().getTime();
+      this.managed.get(c.name)!.resumeAt = await resumeRetry(store, timer, this.log, c.name, now);
     }
   }
 

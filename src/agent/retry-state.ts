@@ -9,6 +9,7 @@ import type { Log } from '../store/context.js';
 import type { RetryRecord } from '../store/records/retry.js';
 import type { GenerationStore } from '../store/store.js';
 import type { RenewalTimer, RetryPlan } from './renewal-timer.js';
+import { EXPIRY_SHARE } from './retry.js';
 
 /** The active generation, or null when there is none (or it cannot be read). */
 async function activeGeneration(store: GenerationStore): Promise<number | null> {
@@ -37,23 +38,33 @@ export async function currentRetry(store: GenerationStore, log: Log, name: strin
 }
 
 /**
- * At start: continues the failure streak an earlier run recorded, if it is current. Returns when
- * that run meant to try again (ms), or undefined.
+ * At start (`nowMs`): continues the failure streak an earlier run recorded, if it is current.
+ * Returns when to try again (ms): when that run meant to, but never later than the retry rule
+ * allows now (EXPIRY_SHARE of the time the active certificate has left: a record written under a
+ * wrong clock must not hold a renewal past expiry), and at once when no valid certificate is
+ * active. Undefined when there is no current record.
  */
 export async function resumeRetry(
   store: GenerationStore,
   timer: RenewalTimer,
   log: Log,
   name: string,
+  nowMs: number,
 ): Promise<number | undefined> {
   const r = await currentRetry(store, log, name);
   if (r === null) return undefined;
   timer.resume({ attempt: r.attempt, failingSinceMs: Date.parse(r.failingSince), draw: r.draw });
-  log.info(
-    { event: 'retry', cert: name, nextRenewal: r.next, why: 'retry backoff', attempt: r.attempt, code: r.code },
-    `${name}: failing since ${r.failingSince} (${r.code}); next attempt ${r.next}, as recorded`,
+  const notAfter = await store.verify().then(
+    (v) => Date.parse(v.info.notAfter),
+    () => null,
   );
-  return Date.parse(r.next);
+  const at = notAfter === null ? nowMs : Math.min(Date.parse(r.next), nowMs + EXPIRY_SHARE * (notAfter - nowMs));
+  const next = new Date(at).toISOString();
+  log.info(
+    { event: 'retry', cert: name, nextRenewal: next, why: 'retry backoff', attempt: r.attempt, code: r.code },
+    `${name}: failing since ${r.failingSince} (${r.code}); next attempt ${next}, as recorded`,
+  );
+  return at;
 }
 
 /** After a failed attempt: records the streak and the next attempt. Never raises. */

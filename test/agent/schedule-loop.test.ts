@@ -183,18 +183,31 @@ describe('agent retry state (.retry)', function () {
     expect((await planRenewals(ok, { now: clock.now() }))[0]).to.include({ why: 'window', generation: 2 });
   });
 
-  it('a record for another generation than the active one is stale: ignored', async () => {
+  /** A store with generation 1 active and `record` (merged into a valid one) as its .retry. */
+  async function withRecord(record: Record<string, unknown>) {
     const { config, base } = await configOf([cert('device', '10d')]);
     const clock = new FakeClock(T0);
     const m = new CertificateManager(config, { clock });
     await m.start();
     await m.ensureCertificate('device');
-    const stale = { attempt: 2, failingSince: '2029-12-31T00:00:00.000Z', draw: 0.5, next: '2030-02-01T00:00:00.000Z' };
-    await fse.writeFile(
-      path.join(base, 'store-device', '.retry'),
-      JSON.stringify({ ...stale, code: 'CERTSWAP_CA_UNAVAILABLE', generation: 7 }),
-      { mode: 0o600 },
-    );
+    const valid = { attempt: 2, failingSince: '2029-12-31T00:00:00.000Z', draw: 0.5, next: '2030-02-01T00:00:00.000Z' };
+    const text = JSON.stringify({ ...valid, code: 'CERTSWAP_CA_UNAVAILABLE', generation: 1, ...record });
+    await fse.writeFile(path.join(base, 'store-device', '.retry'), text, { mode: 0o600 });
+    return { config, clock };
+  }
+
+  it('a resumed attempt never comes later than the retry rule allows (a record written under a wrong clock)', async () => {
+    const { config, clock } = await withRecord({ next: '2100-01-01T00:00:00.000Z' });
+    const { events, log } = captureLog();
+    const restarted = new CertificateManager(config, { clock, log });
+    await restarted.start();
+    const resumed = events.find((e) => e.event === 'retry')!;
+    const notAfter = Date.parse((await restarted.store('device').verify()).info.notAfter);
+    expect(Date.parse(resumed.nextRenewal as string)).to.be.at.most(T0 + 0.9 * (notAfter - T0) + 1);
+  });
+
+  it('a record for another generation than the active one is stale: ignored', async () => {
+    const { config, clock } = await withRecord({ generation: 7 });
     expect((await planRenewals(config, { now: clock.now() }))[0]).to.include({ why: 'window' });
   });
 });
