@@ -71,6 +71,7 @@ export interface RealFleetResult {
     /** Renewals paired (the k-th of a device in each run) and how far apart they fell. */
     paired: number;
     withinOneSecond: number;
+    withinFiveSeconds: number;
     medianDeltaMs: number;
     p95DeltaMs: number;
     maxDeltaMs: number;
@@ -262,6 +263,7 @@ export async function runRealFleet(o: RealFleetOptions): Promise<RealFleetResult
       devicesSameCount,
       paired: deltas.length,
       withinOneSecond: deltas.filter((x) => x <= 1000).length,
+      withinFiveSeconds: deltas.filter((x) => x <= 5000).length,
       medianDeltaMs: percentile(deltas, 0.5),
       p95DeltaMs: percentile(deltas, 0.95),
       maxDeltaMs: percentile(deltas, 1),
