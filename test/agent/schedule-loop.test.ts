@@ -158,6 +158,16 @@ describe('agent retry state (.retry)', function () {
     const [plan] = await planRenewals(bad, { now: clock.now() });
     expect(plan).to.deep.include({ why: 'retry backoff', nextRenewal: last.nextRenewal, generation: 1 });
     expect(plan!.retry).to.deep.include({ attempt: last.attempt, code: 'CERTSWAP_PROVISION_FAILED' });
+    const file = path.join(base, 'agent.yaml');
+    await fse.writeFile(file, JSON.stringify({ certificates: [failing] }));
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: () => undefined, env: {} };
+    expect(await run(['renew', '--config', file, '--dry-run'], io)).to.equal(0);
+    // The CLI reads the real clock, which is before this test's certificates: "no valid generation".
+    expect(out.join('')).to.equal(
+      `device: no valid generation; next attempt ${last.nextRenewal} (retry backoff: ` +
+        `attempt ${last.attempt} failed with CERTSWAP_PROVISION_FAILED, failing since ${new Date(since).toISOString()})\n`,
+    );
 
     // A restarted agent continues the streak: the next failure is the next attempt of the same
     // streak, at no earlier time than recorded.
