@@ -37,6 +37,15 @@ export interface FleetOptions {
   t0: number;
   policy(device: number, random: () => number): Policy;
   random: () => number;
+  /**
+   * The certificate the CA issues for a request at `requestMs`; by default notBefore is the request
+   * time less backdateMs. The real run (fleet-real.ts) gives cfssl's own rule here.
+   */
+  issue?(requestMs: number): { notBefore: string; notAfter: string };
+  /** Each device's enrolment time; by default uniform over the scenario's enrolDays. */
+  enrolAt?: readonly number[];
+  /** Called for every renewal the CA serves (enrolments are not renewals). */
+  onRenewal?(device: number, atMs: number): void;
 }
 
 export interface FleetCounts {
@@ -110,10 +119,11 @@ export function simulate(s: Scenario, o: FleetOptions): FleetCounts {
   const policies: Policy[] = [];
   const notAfter = new Float64Array(o.devices);
   const queue = new EventQueue(o.devices);
+  const issue = o.issue ?? ((t: number) => certificate(t, o));
   for (let d = 0; d < o.devices; d++) {
     const policy = o.policy(d, o.random);
-    const enrolled = o.t0 + o.random() * s.enrolDays * DAY_MS;
-    const cert = certificate(enrolled, o);
+    const enrolled = o.enrolAt?.[d] ?? o.t0 + o.random() * s.enrolDays * DAY_MS;
+    const cert = issue(enrolled);
     policies.push(policy);
     notAfter[d] = Date.parse(cert.notAfter);
     queue.push(policy.succeeded(cert), d);
@@ -131,7 +141,8 @@ export function simulate(s: Scenario, o: FleetOptions): FleetCounts {
     counts.perDay[Math.floor((t - o.t0) / DAY_MS)]!++;
     counts.perHour[Math.floor((t - o.t0) / HOUR_MS)]!++;
     if (t > notAfter[d]!) counts.expired++;
-    const cert = certificate(t, o);
+    o.onRenewal?.(d, t);
+    const cert = issue(t);
     notAfter[d] = Date.parse(cert.notAfter);
     queue.push(policy.succeeded(cert), d);
   }

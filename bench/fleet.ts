@@ -15,6 +15,9 @@
  *   npm run bench:fleet -- --devices 2000  a smaller fleet (written to bench/fleet-2000.json)
  *   npm run bench:fleet -- --seed 30       other enrolments and draws (bench/fleet-seed30.json):
  *                                          scenario i uses seed + i; the default is 17
+ *   npm run bench:fleet -- --sweep 60 --seed 11 --only 3-day
+ *                                          the certswap rule's 3-day outage scenarios for seeds 11
+ *                                          to 70: range and median of their figures
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -105,7 +108,7 @@ function measure({ scenario: s, seed }: Run): ScenarioResult {
   return { name: s.name, rule: s.rule, windows, outagePeakToMean, expired: c.expired };
 }
 
-function runs(): Run[] {
+function runs(seed = SEED): Run[] {
   const out: Run[] = [];
   for (const { window, firstTargetWindow, label } of VARIANTS) {
     const start = Math.round(((OUTAGE_WINDOW - 1) * periodOf(window)) / HOUR_MS + 5) * HOUR_MS;
@@ -118,7 +121,7 @@ function runs(): Run[] {
     for (const rule of ['certswap', 'today'] as const) {
       // The same seed for both rules: the same enrolments.
       for (const [i, k] of kinds.entries())
-        out.push({ scenario: { ...k, rule, window }, firstTargetWindow, seed: SEED + i });
+        out.push({ scenario: { ...k, rule, window }, firstTargetWindow, seed: seed + i });
     }
   }
   return out;
@@ -145,6 +148,52 @@ function misses(run: Run, r: ScenarioResult): string[] {
   return out;
 }
 
+/**
+ * `--sweep K`: the certswap rule's scenarios whose name contains `--only` (all by default), for
+ * K enrolment seeds from --seed on; prints, per scenario, the range and median over the seeds of
+ * the figures the targets are about. Writes nothing.
+ */
+function sweep(k: number, only: string): void {
+  const picked = (s: Run): boolean => s.scenario.rule === 'certswap' && s.scenario.name.includes(only);
+  const rows = new Map<string, { outage: number[]; worst: number[]; w11: number[]; w12: number[]; expired: number }>();
+  for (let seed = SEED; seed < SEED + k; seed++) {
+    for (const run of runs(seed).filter(picked)) {
+      const r = measure(run);
+      const row = rows.get(r.name) ?? { outage: [], worst: [], w11: [], w12: [], expired: 0 };
+      if (r.outagePeakToMean !== null) row.outage.push(r.outagePeakToMean);
+      row.worst.push(Math.max(...r.windows.filter((w) => w.window >= run.firstTargetWindow).map((w) => w.peakToMean)));
+      row.w11.push(r.windows[OUTAGE_WINDOW - 1]!.peakToMean);
+      row.w12.push(r.windows[OUTAGE_WINDOW]!.peakToMean);
+      row.expired += r.expired;
+      rows.set(r.name, row);
+    }
+  }
+  const spread = (xs: number[]): string => {
+    if (xs.length === 0) return '-';
+    const s = [...xs].sort((a, b) => a - b);
+    return `${s[0]}-${s.at(-1)} (${s[Math.floor((s.length - 1) / 2)]})`;
+  };
+  table(
+    `${k} seeds from ${SEED} (scenario i uses seed + i): min-max (median)`,
+    ['scenario', 'outage', 'outage > 3', 'max w>=T', 'w11', 'w12', 'expired'],
+    [...rows].map(([name, r]) => [
+      name,
+      spread(r.outage),
+      r.outage.filter((x) => x > TARGET_OUTAGE).length,
+      spread(r.worst),
+      spread(r.w11),
+      spread(r.w12),
+      r.expired,
+    ]),
+  );
+}
+
+const SWEEP = option('--sweep', 0);
+if (SWEEP > 0) {
+  const i = process.argv.indexOf('--only');
+  sweep(SWEEP, i > 0 ? process.argv[i + 1]! : '');
+  process.exit(0);
+}
 const started = Date.now();
 const all = runs();
 const results = all.map(measure);
@@ -174,5 +223,7 @@ console.log(
 
 const parts = ['fleet', DEVICES !== 10_000 && `${DEVICES}`, SEED !== DEFAULT_SEED && `seed${SEED}`];
 const file = path.join(here, `${parts.filter(Boolean).join('-')}.json`);
-fs.writeFileSync(file, `${JSON.stringify({ devices: DEVICES, scenarios: results }, null, 2)}\n`);
+// The real run's result (npm run bench:fleet:real) stays beside the simulation's.
+const real = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { real?: unknown }).real : undefined;
+fs.writeFileSync(file, `${JSON.stringify({ devices: DEVICES, scenarios: results, real }, null, 2)}\n`);
 console.log(`wrote ${path.relative(process.cwd(), file)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

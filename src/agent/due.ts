@@ -7,6 +7,7 @@ import type { CertInfo } from '../pki/cert-info.js';
 import type { GenerationStore } from '../store/store.js';
 import type { CertificateConfig } from './config.js';
 import { matchesIdentity } from './provisioners/provisioner.js';
+import { phaseSeedOf } from './phase-seed.js';
 import { renewalTime } from './schedule.js';
 import type { Log } from '../store/context.js';
 import { acmeDue } from './acme/due.js';
@@ -40,17 +41,27 @@ export interface DueCheck {
 }
 
 /**
- * The identity a certificate's target phase derives from (schedule.ts): the device's common
- * name, which stays when the certificate, its key or the agent's state change.
+ * What a certificate's target phase derives from (schedule.ts): its identity and the machine's
+ * (phase-seed.ts), which stay when the certificate, its key or the agent's state change.
  */
 export function phaseSeed(c: CertificateConfig): string {
-  return c.identity.commonName;
+  return phaseSeedOf(c.identity);
 }
 
-/** When the renewal window puts the renewal of `info`. */
-export function windowTime(c: CertificateConfig, info: Pick<CertInfo, 'notBefore' | 'notAfter'>): Date {
-  return renewalTime(info, phaseSeed(c), c.renew);
+/**
+ * When the renewal window puts the renewal of `info`: in steps toward the device's phase
+ * ('spread'), or straight back to it as far as the window allows ('return': the certificate a
+ * failure streak ended with, so that an outage's late renewals do not stay bunched; schedule.ts).
+ */
+export function windowTime(
+  c: CertificateConfig,
+  info: Pick<CertInfo, 'notBefore' | 'notAfter'>,
+  way: Way = 'spread',
+): Date {
+  return renewalTime(info, phaseSeed(c), c.renew, way);
 }
+
+export type Way = 'spread' | 'return';
 
 /**
  * When the active certificate `info` (`cert`, its PEM) falls due: for an acme certificate whose CA
@@ -68,12 +79,14 @@ export async function dueTime(
     const ari = await acmeDue(c.provisioner, await cert(), now, opts);
     if (ari) return { at: ari.at, why: 'ari', recheckAt: ari.recheckAt };
   }
-  return { at: windowTime(c, info), why: 'window' };
+  return { at: windowTime(c, info, opts.way), why: 'window' };
 }
 
 export interface DueOptions {
   log?: Log;
   random?: () => number;
+  /** How the local window places the renewal (windowTime); default 'spread'. */
+  way?: Way;
 }
 
 /**

@@ -17,8 +17,9 @@ import type { AgentConfig, CertificateConfig } from './config.js';
 import { systemClock, type Clock } from './clock.js';
 import { createProvisioner } from './provisioners/create.js';
 import type { Provisioner } from './provisioners/provisioner.js';
-import { checkDue, dueTime, phaseSeed, type DueTime, type RenewReason } from './due.js';
+import { checkDue, dueTime, phaseSeed, type DueTime, type RenewReason, type Way } from './due.js';
 import { RenewalTimer, type NextRenewal } from './renewal-timer.js';
+import { clearRetry, resumeRetry, saveRetry } from './retry-state.js';
 import { runCheck } from './check.js';
 import { runHooks, type HookEvent } from './hooks.js';
 import type { AgentEvent, AgentObserver } from './events.js';
@@ -50,6 +51,13 @@ interface Managed {
   due?: DueTime;
   /** The active generation as last seen. */
   generation?: number;
+  /** When an earlier run of the agent meant to try again (its retry record, retry-state.ts). */
+  resumeAt?: number;
+  /**
+   * How the local window places the active certificate's renewal: 'return' when it was obtained
+   * at the end of a failure streak (straight back to the phase), until it is renewed.
+   */
+  way: Way;
 }
 
 /** When the loop must look again: the due time, or sooner when the CA is to be asked again (ARI). */
@@ -123,7 +131,7 @@ export class CertificateManager {
       });
       const provisioner = this.timed(c.name, await createProvisioner(c.provisioner));
       const timer = new RenewalTimer({ seed: phaseSeed(c), window: c.renew, backoff: c.retry, random: this.random });
-      this.managed.set(c.name, { config: c, store, provisioner, queue: Promise.resolve(), timer });
+      this.managed.set(c.name, { config: c, store, provisioner, queue: Promise.resolve(), timer, way: 'spread' });
       const r = await store.recover();
       if (r.trialRolledBack || r.repointed || r.leftoversRemoved.length || r.problems.length) {
         this.log.warn({ event: 'recover', cert: c.name, ...r }, `recovered ${c.name}`);
@@ -132,6 +140,8 @@ export class CertificateManager {
         const { from, to } = r.trialRolledBack;
         this.emit({ type: 'rolled-back', name: c.name, reason: 'recover', generation: to, from });
       }
+      const now = this.clock.now().getTime();
+      this.managed.get(c.name)!.resumeAt = await resumeRetry(store, timer, this.log, c.name, now);
     }
   }
 
@@ -193,7 +203,7 @@ export class CertificateManager {
         from: back.previous,
       });
     }
-    const dueOpts = { log: this.log, random: this.random };
+    const dueOpts = { log: this.log, random: this.random, way: m.way };
     const d = await checkDue(m.store, c, this.clock.now(), force, dueOpts);
     // Forgotten when nothing valid is active: a retry then uses plain backoff, never herd waits
     // bounded by the expiry of a certificate that no longer counts.
@@ -202,6 +212,7 @@ export class CertificateManager {
     m.generation = d.generation;
     this.emit({ type: 'look', name: c.name, generation: d.generation ?? null, notAfter: d.info?.notAfter ?? null });
     if (d.reason === null) {
+      await clearRetry(m.store, this.log, c.name);
       this.emit({ type: 'looked', name: c.name, renewed: false });
       return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: d.due!.at };
     }
@@ -280,10 +291,14 @@ export class CertificateManager {
       this.log.warn({ event: 'prune', cert: c.name, generation, code }, `${c.name}: prune failed (${code})`);
       return { removed: [] as number[] };
     });
+    await clearRetry(m.store, this.log, c.name);
     const info = pair.info;
     m.active = info;
     m.generation = generation;
-    m.due = await dueTime(c, info, async () => Buffer.from(pair.certPem), this.clock.now(), dueOpts);
+    // The certificate a failure streak ended with goes straight back toward the phase: the loop
+    // and every later look (checkDue) place its renewal the same way.
+    m.way = m.timer.way;
+    m.due = await dueTime(c, info, async () => Buffer.from(pair.certPem), this.clock.now(), { ...dueOpts, way: m.way });
     this.log.info(
       {
         event: 'rotated',
@@ -351,6 +366,8 @@ export class CertificateManager {
    */
   async run(): Promise<void> {
     const next = new Map<string, number>();
+    // A streak an earlier run recorded keeps its place in the queue (renew and SIGHUP still force).
+    for (const [name, m] of this.managed) if (m.resumeAt !== undefined) next.set(name, m.resumeAt);
     while (!this.stopping) {
       for (const [name, m] of this.byExpiry()) {
         if (this.stopping) break;
@@ -379,6 +396,7 @@ export class CertificateManager {
           if (asked > plan.at.getTime()) Object.assign(plan, { at: new Date(asked), delayMs: asked - now });
           next.set(name, plan.at.getTime());
           this.logNext(name, plan, { code: e.code, attempt: plan.attempt, retryInMs: plan.delayMs });
+          await saveRetry(m.store, plan, e.code, this.log, name);
         }
       }
       if (this.stopping) break;

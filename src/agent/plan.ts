@@ -6,6 +6,8 @@ import { CertswapError, ErrorCodes, errnoCode } from '../errors.js';
 import { GenerationStore } from '../store/store.js';
 import type { AgentConfig, CertificateConfig } from './config.js';
 import { checkDue, type RenewReason } from './due.js';
+import { currentRetry } from './retry-state.js';
+import { silentLog } from '../store/context.js';
 
 export interface PlannedRenewal {
   name: string;
@@ -14,10 +16,15 @@ export interface PlannedRenewal {
   notAfter: string | null;
   /** When the agent would renew: the window's time (past when it is due), or now. */
   nextRenewal: string;
-  /** `window`, `ari` (the CA's suggested window, RFC 9773), or why a renewal is due at once. */
-  why: 'window' | 'ari' | Exclude<RenewReason, 'forced' | 'renewal due'>;
+  /**
+   * `window`, `ari` (the CA's suggested window, RFC 9773), `retry backoff` (the agent's renewals
+   * are failing), or why a renewal is due at once.
+   */
+  why: 'window' | 'ari' | 'retry backoff' | Exclude<RenewReason, 'forced' | 'renewal due'>;
   /** Whether a renewal is due now. */
   due: boolean;
+  /** With `retry backoff`: the agent's failure streak, as it recorded it (retry-state.ts). */
+  retry?: { attempt: number; failingSince: string; code: string };
 }
 
 async function planOne(c: CertificateConfig, now: Date): Promise<PlannedRenewal> {
@@ -42,6 +49,12 @@ async function planOne(c: CertificateConfig, now: Date): Promise<PlannedRenewal>
   }
   const d = await checkDue(store, c, now);
   const active = { generation: d.generation ?? null, notAfter: d.info?.notAfter ?? null };
+  // The agent's own word while its renewals fail: when it tries again, whatever the window says.
+  const r = await currentRetry(store, silentLog, c.name);
+  if (r !== null) {
+    const retry = { attempt: r.attempt, failingSince: r.failingSince, code: r.code };
+    return { name: c.name, ...active, nextRenewal: r.next, why: 'retry backoff', due: now >= new Date(r.next), retry };
+  }
   if (d.reason === null || d.reason === 'renewal due') {
     const { at, why } = d.due!;
     return { name: c.name, ...active, nextRenewal: at.toISOString(), why, due: d.reason !== null };
@@ -73,6 +86,10 @@ export async function planRenewals(
 /** One line for a person: `device: generation 3, expires ...; next renewal ... (window)`. */
 export function formatPlan(p: PlannedRenewal): string {
   const active = p.generation === null ? 'no valid generation' : `generation ${p.generation}, expires ${p.notAfter}`;
+  if (p.retry) {
+    const streak = `attempt ${p.retry.attempt} failed with ${p.retry.code}, failing since ${p.retry.failingSince}`;
+    return `${p.name}: ${active}; next attempt ${p.nextRenewal} (retry backoff: ${streak})\n`;
+  }
   const when =
     p.why === 'window' || p.why === 'ari' ? `${p.due ? 'due since' : 'next renewal'} ${p.nextRenewal}` : 'due now';
   return `${p.name}: ${active}; ${when} (${p.why})\n`;

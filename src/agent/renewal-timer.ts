@@ -18,6 +18,16 @@ export interface RetryPlan extends NextRenewal {
   /** 1 for the first failure of a streak. */
   attempt: number;
   delayMs: number;
+  /** The streak: when its first attempt failed, and its draw (what resume() takes back). */
+  failingSinceMs: number;
+  draw: number;
+}
+
+/** A failure streak as recorded (store/records/retry.ts), for an agent that restarts. */
+export interface SavedStreak {
+  attempt: number;
+  failingSinceMs: number;
+  draw: number;
 }
 
 export interface RenewalTimerOptions {
@@ -39,10 +49,19 @@ export class RenewalTimer {
     this.random = opts.random ?? Math.random;
   }
 
+  /**
+   * How the window places the next renewal after a success now: straight back to the phase when
+   * the success ends a failure streak, else in steps (schedule.ts).
+   */
+  get way(): 'spread' | 'return' {
+    return this.attempt > 0 ? 'return' : 'spread';
+  }
+
   /** After a renewal, or a check that found none due: the window of the active certificate. */
   succeeded(info: { notBefore: string; notAfter: string }): NextRenewal {
+    const way = this.way;
     this.attempt = 0;
-    return { at: renewalTime(info, this.opts.seed, this.opts.window), why: 'window' };
+    return { at: renewalTime(info, this.opts.seed, this.opts.window, way), why: 'window' };
   }
 
   /**
@@ -58,6 +77,24 @@ export class RenewalTimer {
     this.attempt += 1;
     const streak = { attempt: this.attempt, failingForMs: nowMs - this.failingSince, draw: this.draw };
     const delayMs = retryDelay(streak, notAfterMs === null ? null : notAfterMs - nowMs, this.opts.backoff, this.random);
-    return { at: new Date(nowMs + delayMs), why: 'retry backoff', attempt: this.attempt, delayMs };
+    return {
+      at: new Date(nowMs + delayMs),
+      why: 'retry backoff',
+      attempt: this.attempt,
+      delayMs,
+      failingSinceMs: this.failingSince,
+      draw: this.draw,
+    };
+  }
+
+  /**
+   * Takes back a failure streak an earlier run of the agent recorded: the next failure continues
+   * it (its waits keep growing with the time the certificate has been failing, at the same place
+   * in the queue), and the next success ends it as if this run had seen it all.
+   */
+  resume(s: SavedStreak): void {
+    this.attempt = s.attempt;
+    this.failingSince = s.failingSinceMs;
+    this.draw = s.draw;
   }
 }

@@ -9,7 +9,7 @@
  *   retry.max), the CA is out rather than glitching, and the ceiling grows to HERD_SPREAD times the
  *   time it has been failing. Every device that fell due during the outage then comes back spread
  *   over a stretch proportional to the outage, instead of within minutes of the CA's return. These
- *   waits are at least half of what herd control asks for (or of the time left, when that is
+ *   waits are at least HERD_FLOOR of what herd control asks for (or of the time left, when that is
  *   shorter): with full jitter most of them would be short, and the fleet's attempts would still
  *   crowd the CA's return. Where the point between that floor and the ceiling falls is the
  *   streak's own draw (`FailureStreak.draw`, made once at its first failure), not a fresh one per
@@ -30,6 +30,16 @@ export const HERD_SPREAD = 64;
 export const HERD_AFTER_MS = 10 * 60_000;
 
 /**
+ * Under herd control the wait is at least this share of what herd control asks for (or of the
+ * time left, when that is shorter). With full jitter most waits would be short and the fleet's
+ * attempts would still crowd the CA's return; with a floor of half (the rule until issue 17's
+ * second pass) the backlog of a long outage came back late, more of it more than half a window
+ * off its phase, which doubled the window after the outage. 0.3 measured best of 0.15-0.5 on all
+ * three figures (docs/performance.md#fleet-renewals).
+ */
+export const HERD_FLOOR = 0.3;
+
+/**
  * The ceiling stays within this share of the time the active certificate has left: the rest is
  * kept for the attempts after it. A wider share lets the backlog of a long outage spread further.
  */
@@ -48,7 +58,7 @@ export interface FailureStreak {
 }
 
 export interface RetryCeiling {
-  /** The shortest wait: 0, or under herd control half of min(its ceiling, the time left). */
+  /** The shortest wait: 0, or under herd control HERD_FLOOR of min(its ceiling, the time left). */
   floorMs: number;
   ceilingMs: number;
   /** Whether herd control set it (the wait is then drawn between floor and ceiling at the streak's draw). */
@@ -67,9 +77,9 @@ export function retryCeiling(streak: FailureStreak, leftMs: number | null, b: Ba
   const ceilingMs = Math.min(Math.max(backoff, herd), bound);
   // Herd control sets the ceiling when it is above the backoff cap and expiry does not hold it below.
   if (herd <= backoff || bound <= backoff) return { floorMs: 0, ceilingMs, herd: false };
-  // At most half the ceiling when herd control sets it, half the time left when expiry does: both
-  // grow with the time left, so a certificate closer to expiry never waits longer for the same draw.
-  return { floorMs: Math.min(herd, leftMs) / 2, ceilingMs, herd: true };
+  // HERD_FLOOR of what herd control asks for, or of the time left when that is shorter: both grow
+  // with the time left, so a certificate closer to expiry never waits longer for the same draw.
+  return { floorMs: Math.min(herd, leftMs) * HERD_FLOOR, ceilingMs, herd: true };
 }
 
 /**

@@ -6,9 +6,10 @@
  * - the window is from·L to to·L after notBefore (`renew.from`, `renew.to`; default 70-90 %);
  * - its centre is mid·L after notBefore, mid = (from + to) / 2. A device that always renews at the
  *   centre renews every P = mid·L: P is its period;
- * - the device's target phase φ in [0, 1) is a hash of its identity, so it survives restarts and
- *   renewals; its target times are (k + φ)·P, k whole, counted from the Unix epoch. Identities
- *   hash uniformly, so a fleet's targets are spread evenly over any stretch of P;
+ * - the device's target phase φ in [0, 1) is a keyed hash of its identity and machine ID
+ *   (phase-seed.ts), so it survives restarts and renewals; its target times are (k + φ)·P, k
+ *   whole, counted from the Unix epoch. Identities hash uniformly, so a fleet's targets are spread
+ *   evenly over any stretch of P;
  * - D is the offset from the centre to the nearest target time, in [-P/2, P/2).
  *
  * A renewal moves from the centre toward the target by at most half the window, so it never leaves
@@ -22,7 +23,7 @@
  * are spread over the window, as with a random point in it, and each later renewal spreads the
  * batch over one more quantum: uniform after n renewals (4 for 70-90 %, 2 for 50-90 %).
  */
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { CertInfo } from '../pki/cert-info.js';
 
 export interface RenewWindow {
@@ -40,9 +41,15 @@ export const DEFAULT_WINDOW: RenewWindow = { from: 0.7, to: 0.9 };
  */
 const SLIP = 1 / 64;
 
-/** The target phase of a device: a number in [0, 1) fixed by its identity. */
+/**
+ * The key of the keyed hash below: certswap's own, so that the phase reveals nothing of the seed,
+ * which may hold the machine ID (phase-seed.ts; machine-id(5) asks for a keyed hash).
+ */
+const PHASE_KEY = 'certswap renewal phase';
+
+/** The target phase of a device: a number in [0, 1) fixed by its seed (phase-seed.ts). */
 export function targetPhase(seed: string): number {
-  return createHash('sha256').update(seed).digest().readUInt32BE(0) / 2 ** 32;
+  return createHmac('sha256', PHASE_KEY).update(seed).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 /** `x` modulo `m`, in [-m/2, m/2). */
@@ -60,6 +67,7 @@ export function renewalTime(
   info: Pick<CertInfo, 'notBefore' | 'notAfter'>,
   seed: string,
   window: RenewWindow = DEFAULT_WINDOW,
+  way: 'spread' | 'return' = 'spread',
 ): Date {
   const start = Date.parse(info.notBefore);
   const life = Date.parse(info.notAfter) - start;
@@ -74,7 +82,7 @@ export function renewalTime(
     // From the fractions, not the milliseconds: 0.8 / 0.2 must be 4 quanta whatever the dates' rounding.
     const quanta = Math.ceil((window.from + window.to) / 2 / (window.to - window.from) - 1e-9);
     const q = period / 2 / quanta;
-    const whole = Math.max(0, Math.ceil(Math.abs(d) / q - SLIP) - 1);
+    const whole = way === 'return' ? 0 : Math.max(0, Math.ceil(Math.abs(d) / q - SLIP) - 1);
     at = centre + Math.sign(d) * Math.min(Math.abs(d) - whole * q, half);
   }
   // Whole milliseconds (a Date has no more), never rounded out of the window.

@@ -7,6 +7,7 @@
  *   <dir>/generations/.trash-*     being pruned; already out of the contract
  *   <dir>/current -> generations/<n>
  *   <dir>/.lock  .history  .highwater  .trial  and temporary '.*.tmp-*' entries
+ *   <dir>/.retry                  the agent's retry state while renewals fail
  *   <dir>/.provision-*            a provisioner's work directory (the new key before staging)
  *   <dir>/.acme/account-key.pem   the acme provisioner's ACME account key
  *   <dir>/.acme/revoked-<n>       generation n was revoked while active: renew at once
@@ -21,6 +22,7 @@ export const LOCK_FILE = '.lock';
 export const HISTORY_FILE = '.history';
 export const HIGHWATER_FILE = '.highwater';
 export const TRIAL_FILE = '.trial';
+export const RETRY_FILE = '.retry';
 export const PROVISION_PREFIX = '.provision-';
 export const CERT_FILE = 'cert.pem';
 export const KEY_FILE = 'key.pem';
@@ -107,6 +109,7 @@ export class StorePaths {
   readonly history: string;
   readonly highwater: string;
   readonly trial: string;
+  readonly retry: string;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -116,6 +119,7 @@ export class StorePaths {
     this.history = path.join(this.dir, HISTORY_FILE);
     this.highwater = path.join(this.dir, HIGHWATER_FILE);
     this.trial = path.join(this.dir, TRIAL_FILE);
+    this.retry = path.join(this.dir, RETRY_FILE);
   }
 
   /** The directory of generation `n` (whether or not it exists). */

@@ -10,6 +10,7 @@ import { DIR_MODE, StorePaths, provisionName } from './layout.js';
 import { makeDir, removeTree } from '../io/durable.js';
 import path from 'node:path';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../io/lock.js';
+import { clearRetry, readRetry, recordRetry, type RetryRecord } from './records/retry.js';
 import { type LockedContext, underLock } from './locked.js';
 import { checkStorePath, prepareStoreDir } from './store-path.js';
 import { stageLocked, type StageOutput, type StageResult } from './ops/stage.js';
@@ -203,6 +204,21 @@ export class GenerationStore {
   /** The activation on trial, if any. No lock. */
   async pendingTrial(): Promise<Trial | null> {
     return this.reading(() => readTrial(this.paths));
+  }
+
+  /** The agent's retry state (records/retry.ts), or null. No lock. */
+  async retryState(): Promise<RetryRecord | null> {
+    return this.reading(() => readRetry(this.paths));
+  }
+
+  /** Records the agent's retry state after a failed renewal (records/retry.ts). */
+  async recordRetry(r: RetryRecord): Promise<void> {
+    return this.locked('record-retry', (ctx) => recordRetry(ctx, r));
+  }
+
+  /** Removes the agent's retry state after a renewal succeeded. */
+  async clearRetry(): Promise<void> {
+    return this.locked('clear-retry', (ctx) => clearRetry(ctx));
   }
 
   /** What is active, the rollback target, and a summary of every generation. No lock. */

@@ -9,119 +9,17 @@
  * generations/<n>/key.pem.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import fse from 'fs-extra';
-import http from 'node:http';
-import type net from 'node:net';
 import path from 'node:path';
 import { CertificateManager } from '../../src/agent/manager.js';
 import { parseConfig } from '../../src/agent/config.js';
 import { ErrorCodes } from '../../src/index.js';
 import { freePort, until, which } from '../helpers/proc.js';
+import { CfsslServer, RecordingProxy, makeCfsslCa } from '../helpers/cfssl.js';
 import { runTempDir } from '../helpers/tmp.js';
 import { expectCode } from '../helpers/expect-code.js';
 import { captureLog } from '../helpers/fake-clock.js';
-
-/** `cfssl serve` on 127.0.0.1:port with a CA and a config whose default profile needs the auth key. */
-class CfsslServer {
-  proc: ChildProcess | null = null;
-  log = '';
-  constructor(
-    readonly bin: string,
-    readonly dir: string,
-    readonly port: number,
-  ) {}
-
-  async start(): Promise<void> {
-    this.log = '';
-    this.proc = spawn(
-      this.bin,
-      [
-        'serve',
-        '-address',
-        '127.0.0.1',
-        '-port',
-        `${this.port}`,
-        '-ca',
-        path.join(this.dir, 'ca.pem'),
-        '-ca-key',
-        path.join(this.dir, 'ca-key.pem'),
-        '-config',
-        path.join(this.dir, 'config.json'),
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    this.proc.stderr!.on('data', (d) => (this.log += d));
-    const proc = this.proc;
-    await until('cfssl serve to listen', () => {
-      if (proc.exitCode !== null) throw new Error(`cfssl serve exited: ${this.log}`);
-      return /Now listening/.test(this.log);
-    });
-  }
-
-  /** Stops the server by its process id and waits for it to be gone. */
-  async stop(): Promise<void> {
-    const proc = this.proc;
-    this.proc = null;
-    if (!proc || proc.exitCode !== null) return;
-    const gone = new Promise((r) => proc.once('exit', r));
-    process.kill(proc.pid!, 'SIGTERM');
-    await gone;
-  }
-}
-
-/**
- * Forwards the agent's requests to cfssl and records their bodies. With `replaceCertificate` set,
- * a signing answer's certificate is swapped for that one. While the CA is down, connections are
- * cut, as a network failure would.
- */
-class RecordingProxy {
-  readonly bodies: string[] = [];
-  replaceCertificate: string | null = null;
-  server!: http.Server;
-  port = 0;
-
-  constructor(readonly upstream: number) {}
-
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (d: Buffer) => chunks.push(d));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks);
-        this.bodies.push(body.toString('utf8'));
-        const up = http.request(
-          { host: '127.0.0.1', port: this.upstream, path: req.url, method: req.method, headers: req.headers },
-          (ur) => {
-            const parts: Buffer[] = [];
-            ur.on('data', (d: Buffer) => parts.push(d));
-            ur.on('end', () => {
-              let text = Buffer.concat(parts).toString('utf8');
-              if (this.replaceCertificate && /sign$/.test(req.url ?? '')) {
-                const a = JSON.parse(text) as { result: { certificate: string } };
-                a.result.certificate = this.replaceCertificate;
-                text = JSON.stringify(a);
-              }
-              res.writeHead(ur.statusCode!, { 'content-type': 'application/json' });
-              res.end(text);
-            });
-          },
-        );
-        up.on('error', () => res.socket?.destroy());
-        up.end(body);
-      });
-    });
-    this.server.listen(0, '127.0.0.1');
-    await new Promise((r) => this.server.once('listening', r));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
 
 describe('enrolment against a real cfssl CA server', function () {
   this.timeout(120_000);
@@ -144,32 +42,17 @@ describe('enrolment against a real cfssl CA server', function () {
     base = await runTempDir('certswap-cfssl-');
     caDir = path.join(base, 'ca-server');
     await fse.mkdirp(caDir);
-    const init = spawnSync(bin, ['gencert', '-initca', '-'], {
-      input: JSON.stringify({ CN: 'certswap test fleet CA', key: { algo: 'ecdsa', size: 256 } }),
-      encoding: 'utf8',
+    const made = await makeCfsslCa(bin, caDir, {
+      default: {
+        expiry: '1h',
+        usages: ['digital signature', 'key encipherment', 'client auth', 'server auth'],
+        auth_key: 'fleet',
+      },
+      // A profile without an auth key, for the unauthenticated /sign endpoint.
+      profiles: { open: { expiry: '1h', usages: ['digital signature', 'client auth'] } },
     });
-    expect(init.status, init.stderr).to.equal(0);
-    const made = JSON.parse(init.stdout) as { cert: string; key: string };
     caCert = made.cert;
-    await fse.writeFile(path.join(caDir, 'ca.pem'), made.cert);
-    await fse.writeFile(path.join(caDir, 'ca-key.pem'), made.key, { mode: 0o600 });
-    const authKey = randomBytes(16).toString('hex');
-    await fse.writeFile(
-      path.join(caDir, 'config.json'),
-      JSON.stringify({
-        signing: {
-          default: {
-            expiry: '1h',
-            usages: ['digital signature', 'key encipherment', 'client auth', 'server auth'],
-            auth_key: 'fleet',
-          },
-          // A profile without an auth key, for the unauthenticated /sign endpoint.
-          profiles: { open: { expiry: '1h', usages: ['digital signature', 'client auth'] } },
-        },
-        auth_keys: { fleet: { type: 'standard', key: authKey } },
-      }),
-    );
-    await fse.writeFile(path.join(base, 'auth.key'), `${authKey}\n`, { mode: 0o600 });
+    await fse.writeFile(path.join(base, 'auth.key'), `${made.authKey}\n`, { mode: 0o600 });
     await fse.writeFile(path.join(base, 'wrong.key'), `${randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
     ca = new CfsslServer(bin, caDir, await freePort());
     await ca.start();

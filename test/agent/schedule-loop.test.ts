@@ -7,7 +7,10 @@ import { expect } from 'chai';
 import fse from 'fs-extra';
 import path from 'node:path';
 import { CertificateManager } from '../../src/agent/manager.js';
+import type { Provisioner } from '../../src/agent/provisioners/provisioner.js';
+import { CertswapError, ErrorCodes } from '../../src/errors.js';
 import { parseConfig, type AgentConfig } from '../../src/agent/config.js';
+import { phaseSeed } from '../../src/agent/due.js';
 import { planRenewals } from '../../src/agent/plan.js';
 import { renewalTime } from '../../src/agent/schedule.js';
 import { run } from '../../src/cli/run.js';
@@ -58,7 +61,9 @@ describe('agent schedule', function () {
     const scheduled = events.find((e) => e.event === 'scheduled' && e.cert === 'good')!;
     expect(scheduled).to.include({ why: 'window' });
     const info = (await m.store('good').verify()).info;
-    expect(scheduled.nextRenewal).to.equal(renewalTime(info, 'good-cn', config.certificates[0]!.renew).toISOString());
+    expect(scheduled.nextRenewal).to.equal(
+      renewalTime(info, phaseSeed(config.certificates[0]!), config.certificates[0]!.renew).toISOString(),
+    );
     const retries = events.filter((e) => e.event === 'retry').slice(0, 3);
     expect(retries.map((e) => e.attempt)).to.deep.equal([1, 2, 3]);
     for (const r of retries) {
@@ -119,5 +124,156 @@ describe('agent schedule', function () {
     expect(await run(['renew', '--config', file, '--dry-run', '--name', 'nope'], io)).to.equal(1);
     expect(err.join('')).to.include('CERTSWAP_BAD_ARGUMENT');
     expect(await run(['agent', '--config', file, '--dry-run'], io)).to.equal(2);
+  });
+});
+
+describe('agent retry state (.retry)', function () {
+  this.timeout(60_000);
+
+  it('is recorded after each failure, shown by renew --dry-run, resumed by a restarted agent, removed by a success', async () => {
+    const good = cert('device', '10d');
+    const failing = cert('device', '10d', { provisioner: { type: 'command', command: ['sh', '-c', 'exit 3'] } });
+    const { config: ok, base } = await configOf([good]);
+    const bad = parseConfig({ certificates: [failing] }, base);
+    const clock = new FakeClock(T0);
+    const first = new CertificateManager(ok, { clock });
+    await first.start();
+    await first.ensureCertificate('device');
+    const retryFile = path.join(base, 'store-device', '.retry');
+
+    // Past the window (at most 90 % of 10 days), a running agent whose renewals fail: the CA (here
+    // the command) refuses.
+    const since = T0 + 9.5 * DAY_MS;
+    clock.t = since;
+    const a = captureLog();
+    const failer = new CertificateManager(bad, { clock, log: a.log, random: () => 0.5 });
+    await failer.start();
+    await runUntil(failer, a.events, () => a.events.filter((e) => e.event === 'retry').length >= 3);
+    const retries = a.events.filter((e) => e.event === 'retry');
+    const last = retries.at(-1)!;
+    const record = JSON.parse(await fse.readFile(retryFile, 'utf8')) as Record<string, unknown>;
+    expect(record).to.include({ attempt: last.attempt, next: last.nextRenewal, code: 'CERTSWAP_PROVISION_FAILED' });
+    expect(record).to.include({ generation: 1, failingSince: new Date(since).toISOString() });
+    expect((await fse.stat(retryFile)).mode & 0o777).to.equal(0o600);
+
+    // The dry run shows the agent's next attempt, not the window.
+    const [plan] = await planRenewals(bad, { now: clock.now() });
+    expect(plan).to.deep.include({ why: 'retry backoff', nextRenewal: last.nextRenewal, generation: 1 });
+    expect(plan!.retry).to.deep.include({ attempt: last.attempt, code: 'CERTSWAP_PROVISION_FAILED' });
+    const file = path.join(base, 'agent.yaml');
+    await fse.writeFile(file, JSON.stringify({ certificates: [failing] }));
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: () => undefined, env: {} };
+    expect(await run(['renew', '--config', file, '--dry-run'], io)).to.equal(0);
+    // The CLI reads the real clock, which is before this test's certificates: "no valid generation".
+    expect(out.join('')).to.equal(
+      `device: no valid generation; next attempt ${last.nextRenewal} (retry backoff: ` +
+        `attempt ${last.attempt} failed with CERTSWAP_PROVISION_FAILED, failing since ${new Date(since).toISOString()})\n`,
+    );
+
+    // A restarted agent continues the streak: the next failure is the next attempt of the same
+    // streak, at no earlier time than recorded.
+    const b = captureLog();
+    const restarted = new CertificateManager(bad, { clock, log: b.log, random: () => 0.5 });
+    await restarted.start();
+    expect(b.events.find((e) => e.event === 'retry')).to.include({
+      nextRenewal: last.nextRenewal,
+      attempt: last.attempt,
+    });
+    await runUntil(restarted, b.events, () => b.events.filter((e) => e.event === 'retry').length >= 2);
+    const resumed = b.events.filter((e) => e.event === 'retry')[1]!;
+    expect(resumed.attempt).to.equal((last.attempt as number) + 1);
+    expect(clock.t).to.be.at.least(Date.parse(last.nextRenewal as string));
+    const again = JSON.parse(await fse.readFile(retryFile, 'utf8')) as Record<string, unknown>;
+    expect(again.failingSince).to.equal(new Date(since).toISOString());
+
+    // The CA is back: the renewal succeeds and the record is gone; the dry run shows the window.
+    const healed = new CertificateManager(ok, { clock });
+    await healed.start();
+    await healed.ensureCertificate('device', { force: true });
+    expect(await fse.pathExists(retryFile)).to.equal(false);
+    expect((await planRenewals(ok, { now: clock.now() }))[0]).to.include({ why: 'window', generation: 2 });
+  });
+
+  /** A store with generation 1 active and `record` (merged into a valid one) as its .retry. */
+  async function withRecord(record: Record<string, unknown>) {
+    const { config, base } = await configOf([cert('device', '10d')]);
+    const clock = new FakeClock(T0);
+    const m = new CertificateManager(config, { clock });
+    await m.start();
+    await m.ensureCertificate('device');
+    const valid = { attempt: 2, failingSince: '2029-12-31T00:00:00.000Z', draw: 0.5, next: '2030-02-01T00:00:00.000Z' };
+    const text = JSON.stringify({ ...valid, code: 'CERTSWAP_CA_UNAVAILABLE', generation: 1, ...record });
+    await fse.writeFile(path.join(base, 'store-device', '.retry'), text, { mode: 0o600 });
+    return { config, clock };
+  }
+
+  it('a resumed attempt never comes later than the retry rule allows (a record written under a wrong clock)', async () => {
+    const { config, clock } = await withRecord({ next: '2100-01-01T00:00:00.000Z' });
+    const { events, log } = captureLog();
+    const restarted = new CertificateManager(config, { clock, log });
+    await restarted.start();
+    const resumed = events.find((e) => e.event === 'retry')!;
+    const notAfter = Date.parse((await restarted.store('device').verify()).info.notAfter);
+    expect(Date.parse(resumed.nextRenewal as string)).to.be.at.most(T0 + 0.9 * (notAfter - T0) + 1);
+  });
+
+  it('a record for another generation than the active one is stale: ignored', async () => {
+    const { config, clock } = await withRecord({ generation: 7 });
+    expect((await planRenewals(config, { now: clock.now() }))[0]).to.include({ why: 'window' });
+  });
+
+  it('the certificate a failure streak ended with is renewed straight back at its phase, by the loop and every look', async () => {
+    // Six certificates, so that some have a phase away from where the stepwise rule would put them.
+    const names = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5'];
+    const { config } = await configOf(names.map((n) => cert(n, '10d')));
+    const clock = new FakeClock(T0);
+    const { events, log } = captureLog();
+    const m = new CertificateManager(config, { clock, log, random: () => 0.5 });
+    await m.start();
+    for (const n of names) await m.ensureCertificate(n);
+    // The CA goes down past every window (each certificate's real provisioner, failed in front the
+    // way the fault suite fails a system call), and comes back after retries.
+    let down = true;
+    const managed = (m as unknown as { managed: Map<string, { provisioner: Provisioner }> }).managed;
+    for (const entry of managed.values()) {
+      const real = entry.provisioner;
+      const failing: Provisioner = Object.create(real);
+      failing.provision = (req) =>
+        down ? Promise.reject(new CertswapError(ErrorCodes.CA_UNAVAILABLE, 'CA down (test)')) : real.provision(req);
+      entry.provisioner = failing;
+    }
+    clock.t = T0 + 9.5 * DAY_MS;
+    const running = m.run();
+    const count = (event: string): number => events.filter((e) => e.event === event).length;
+    for (let i = 0; count('retry') < 2 * names.length; i++) {
+      if (i > 500) throw new Error(JSON.stringify(events.slice(-5)));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    down = false;
+    for (let i = 0; count('rotated') < 2 * names.length; i++) {
+      if (i > 1000) throw new Error(JSON.stringify(events.slice(-5)));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await m.stop();
+    await running;
+
+    let told = 0;
+    for (const [i, n] of names.entries()) {
+      const c = config.certificates[i]!;
+      const info = (await m.store(n).verify()).info;
+      const back = renewalTime(info, phaseSeed(c), c.renew, 'return').getTime();
+      const steps = renewalTime(info, phaseSeed(c), c.renew, 'spread').getTime();
+      const after = events.findIndex((e) => e.event === 'rotated' && e.cert === n && e.generation === 2);
+      const next = events.slice(after).find((e) => e.event === 'scheduled' && e.cert === n)!;
+      expect(next.nextRenewal, n).to.equal(new Date(back).toISOString());
+      if (back === steps) continue;
+      // Half-way between the two times a look renews exactly when straight back comes first.
+      told++;
+      clock.t = Math.round((back + steps) / 2);
+      const r = await m.ensureCertificate(n);
+      expect(r.renewed !== null, `${n}: renewed half-way`).to.equal(back < steps);
+    }
+    expect(told, 'certificates whose two times differ').to.be.greaterThan(0);
   });
 });

@@ -48,3 +48,18 @@ export async function readStateFile(file: string, maxBytes = MAX_STATE_FILE_BYTE
     throw err;
   }
 }
+
+/**
+ * `text` as a JSON object with exactly the keys `keys` (sorted, comma-separated), or undefined for
+ * anything else: the first check of every JSON state record, which then checks each value's type.
+ */
+export function exactObject(text: string, keys: string): Record<string, unknown> | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  return Object.keys(v).sort().join() === keys ? (v as Record<string, unknown>) : undefined;
+}

@@ -8,7 +8,7 @@
 import { CertswapError, ErrorCodes } from '../../errors.js';
 import { removeDurable, replaceFile } from '../../io/durable.js';
 import { MAX_GENERATION, STATE_FILE_MODE, type StorePaths } from '../layout.js';
-import { readStateFile } from './state-file.js';
+import { exactObject, readStateFile } from './state-file.js';
 import type { LockedContext } from '../locked.js';
 
 export interface Trial {
@@ -28,18 +28,9 @@ const isGenerationNumber = (v: unknown): v is number =>
  * damaged record for none would make an uncommitted trial permanent.
  */
 export function parseTrial(text: string, file: string): Trial {
-  let t: unknown;
-  try {
-    t = JSON.parse(text);
-  } catch {
-    t = undefined;
-  }
-  const r = t as Record<string, unknown> | undefined;
+  const r = exactObject(text, 'generation,returnTo,startedAt');
   if (
-    r !== null &&
-    typeof r === 'object' &&
-    !Array.isArray(r) &&
-    Object.keys(r).sort().join() === 'generation,returnTo,startedAt' &&
+    r !== undefined &&
     isGenerationNumber(r.generation) &&
     (r.returnTo === null || isGenerationNumber(r.returnTo)) &&
     typeof r.startedAt === 'string'

@@ -1,6 +1,6 @@
 /** The agent's per-certificate timer: the window after a success, the retry rule after a failure. */
 import { expect } from 'chai';
-import { HERD_SPREAD } from '../../../src/agent/retry.js';
+import { HERD_FLOOR, HERD_SPREAD } from '../../../src/agent/retry.js';
 import { RenewalTimer } from '../../../src/agent/renewal-timer.js';
 import { DEFAULT_BACKOFF, renewalTime } from '../../../src/agent/schedule.js';
 
@@ -35,11 +35,11 @@ describe('RenewalTimer', () => {
     timer.failed(t0, notAfter); // the streak's draw: 0.25; the first backoff draws 0.9
     const at = (h: number): number => timer.failed(t0 + h * 3_600_000, notAfter).delayMs;
     const herd = HERD_SPREAD * 3_600_000;
-    expect(at(1)).to.equal(Math.round(herd / 2 + (herd / 2) * 0.25));
-    expect(at(2)).to.equal(Math.round(HERD_SPREAD * 7_200_000 * (0.5 + 0.25 / 2)));
+    expect(at(1)).to.equal(Math.round(herd * HERD_FLOOR + herd * (1 - HERD_FLOOR) * 0.25));
+    expect(at(2)).to.equal(Math.round(HERD_SPREAD * 7_200_000 * (HERD_FLOOR + (1 - HERD_FLOOR) * 0.25)));
     timer.succeeded({ notBefore: new Date(t0).toISOString(), notAfter: new Date(notAfter).toISOString() });
     timer.failed(t0 + 5 * 3_600_000, notAfter); // a new streak draws again: 0.9
-    expect(at(6)).to.equal(Math.round(herd / 2 + (herd / 2) * 0.9));
+    expect(at(6)).to.equal(Math.round(herd * HERD_FLOOR + herd * (1 - HERD_FLOOR) * 0.9));
   });
 
   it('schedules by the window of the active certificate and the identity it was given', () => {
@@ -47,5 +47,25 @@ describe('RenewalTimer', () => {
     const timer = new RenewalTimer({ seed: 'device-7', window: w, backoff: b });
     const cert = { notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2026-01-31T00:00:00.000Z' };
     expect(timer.succeeded(cert)).to.deep.equal({ at: renewalTime(cert, 'device-7', w), why: 'window' });
+  });
+
+  it('after a renewal that ended a failure streak, goes straight back toward the phase (then spreads again)', () => {
+    const w = { from: 0.7, to: 0.9 };
+    const timer = new RenewalTimer({ seed: 'device-7', window: w, backoff: b, random: () => 0.5 });
+    const cert = { notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2026-01-31T00:00:00.000Z' };
+    timer.failed(Date.parse('2026-01-01T00:00:00Z'), null);
+    expect(timer.succeeded(cert).at).to.deep.equal(renewalTime(cert, 'device-7', w, 'return'));
+    expect(timer.succeeded(cert).at).to.deep.equal(renewalTime(cert, 'device-7', w, 'spread'));
+  });
+
+  it('resumes a recorded failure streak: the same attempt count, start and draw', () => {
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const notAfter = t0 + 30 * DAY;
+    const timer = new RenewalTimer({ seed: 'd', window: { from: 0.7, to: 0.9 }, backoff: b, random: () => 0.9 });
+    timer.resume({ attempt: 4, failingSinceMs: t0, draw: 0.25 });
+    const next = timer.failed(t0 + 3_600_000, notAfter);
+    const herd = HERD_SPREAD * 3_600_000;
+    expect(next).to.include({ attempt: 5, failingSinceMs: t0, draw: 0.25 });
+    expect(next.delayMs).to.equal(Math.round(herd * HERD_FLOOR + herd * (1 - HERD_FLOOR) * 0.25));
   });
 });

@@ -6,7 +6,14 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { EXPIRY_SHARE, HERD_AFTER_MS, HERD_SPREAD, retryCeiling, retryDelay } from '../../../src/agent/retry.js';
+import {
+  EXPIRY_SHARE,
+  HERD_AFTER_MS,
+  HERD_FLOOR,
+  HERD_SPREAD,
+  retryCeiling,
+  retryDelay,
+} from '../../../src/agent/retry.js';
 import { backoffCap, DEFAULT_BACKOFF } from '../../../src/agent/schedule.js';
 
 const DAY = 86_400_000;
@@ -31,7 +38,7 @@ describe('retry', () => {
     );
   });
 
-  it('widens the wait in proportion to an outage, from half of it, up to a share of the time left', () => {
+  it('widens the wait in proportion to an outage, from a share of it, up to a share of the time left', () => {
     fc.assert(
       fc.property(arbStreak, arbLeft, arbDraw, (streak, left, u) => {
         fc.pre(streak.failingForMs >= Math.max(b.maxMs, HERD_AFTER_MS));
@@ -42,7 +49,7 @@ describe('retry', () => {
         );
         const { floorMs, ceilingMs, herd } = retryCeiling(streak, left, b);
         expect(ceilingMs).to.equal(want);
-        expect(floorMs).to.equal(herd ? Math.min(herdMs, left) / 2 : 0);
+        expect(floorMs).to.equal(herd ? Math.min(herdMs, left) * HERD_FLOOR : 0);
         const d = retryDelay(streak, left, b, () => u);
         expect(d).to.be.within(Math.round(floorMs), Math.round(ceilingMs));
       }),

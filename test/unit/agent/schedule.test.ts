@@ -40,10 +40,10 @@ const arbWindow = fc
   .map(([from, u]): RenewWindow => ({ from, to: from + (0.99 - from) * u }));
 
 describe('schedule', () => {
-  it('renews inside the window, to the millisecond, for any dates, window and identity', () => {
+  it('renews inside the window, to the millisecond, for any dates, window and identity, either way', () => {
     fc.assert(
-      fc.property(arbStart, arbLife, arbWindow, fc.string(), (start, life, w, seed) => {
-        const t = renewalTime(cert(start, life), seed, w).getTime();
+      fc.property(arbStart, arbLife, arbWindow, fc.string(), fc.boolean(), (start, life, w, seed, back) => {
+        const t = renewalTime(cert(start, life), seed, w, back ? 'return' : 'spread').getTime();
         const lo = start + life * w.from;
         const hi = start + life * w.to;
         if (Math.ceil(lo) <= Math.floor(hi)) expect(t).to.be.within(Math.ceil(lo), Math.floor(hi));
@@ -104,6 +104,30 @@ describe('schedule', () => {
         },
       ),
       { numRuns: 60 },
+    );
+  });
+
+  it('after a late renewal (a retry), goes straight back toward the phase, as far as the window allows', () => {
+    fc.assert(
+      fc.property(
+        arbStart,
+        fc.integer({ min: 60_000, max: 825 * DAY }),
+        arbWindow,
+        fc.string(),
+        (start, life, w, seed) => {
+          const p = period(life, w);
+          const half = (life * (w.to - w.from)) / 2;
+          const centre = start + life * ((w.from + w.to) / 2);
+          const away = Math.abs(offTarget(centre, seed, p));
+          const t = renewalTime(cert(start, life), seed, w, 'return').getTime();
+          // On target when it is within half the window of the centre, else at the window's edge.
+          expect(Math.abs(offTarget(t, seed, p))).to.be.at.most(Math.max(0, away - half) + 2);
+          // Never further from the target than the spreading way would leave it.
+          const spread = renewalTime(cert(start, life), seed, w).getTime();
+          expect(Math.abs(offTarget(t, seed, p))).to.be.at.most(Math.abs(offTarget(spread, seed, p)) + 2);
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 
