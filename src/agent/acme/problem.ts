@@ -21,13 +21,21 @@ export function problemOf(data: unknown): { type: string; detail: string } {
   return { type, detail };
 }
 
-/** When Retry-After says to ask again, or null when it is absent or unreadable. */
+/**
+ * The longest wait a Retry-After is taken for. A server may send any number (or a date years
+ * ahead): unbounded, a value past Date's range made an Invalid Date (a RangeError instead of the
+ * typed error, and a poll that no longer saw its own deadline), and a wait of years would let the
+ * certificate expire. A CA still limiting after a day costs one more request a day.
+ */
+export const RETRY_AFTER_MAX_MS = 86_400_000;
+
+/** When Retry-After says to ask again (at most RETRY_AFTER_MAX_MS ahead), or null when it is absent or unreadable. */
 export function retryAfter(headers: AcmeResponse['headers'], now: Date): Date | null {
   const v = headers['retry-after']?.trim();
   if (!v) return null;
-  if (/^\d+$/.test(v)) return new Date(now.getTime() + Number(v) * 1000);
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? null : new Date(Math.max(at, now.getTime()));
+  const at = /^\d+$/.test(v) ? now.getTime() + Number(v) * 1000 : Date.parse(v);
+  if (Number.isNaN(at)) return null;
+  return new Date(Math.min(Math.max(at, now.getTime()), now.getTime() + RETRY_AFTER_MAX_MS));
 }
 
 /**
