@@ -5,7 +5,9 @@
  *   base64url(the serial number's DER content octets).
  * - renewalInfo/<id> answers a suggestedWindow {start, end}. The renewal is due at a moment drawn
  *   uniformly in it (§4.2: spreading a fleet over the window is the point), drawn again only when
- *   the window changes, so asking again does not move a renewal that was not moved by the CA.
+ *   the window changes, so asking again does not move a renewal that was not moved by the CA. The
+ *   window is cut at the certificate's notAfter, and one that opens only after it is no answer
+ *   (the local window applies): no answer of the CA's lets the certificate expire first.
  * - The answer is asked again when its Retry-After says (bounded to [1 min, 1 day]; 6 h without
  *   one), so a CA that moves the window (a mass revocation) is heard in time.
  */
@@ -51,6 +53,12 @@ export interface AriQuery {
   certId: string;
   now: Date;
   random: () => number;
+  /**
+   * The certificate's notAfter. The window is cut at it: a CA's word (a broken or hostile one,
+   * or a window meant for another certificate) must never let the certificate expire before it
+   * is renewed; a window that opens only once the certificate has expired is no answer.
+   */
+  notAfter?: Date;
 }
 
 function readWindow(data: unknown): { start: Date; end: Date } | null {
@@ -74,6 +82,10 @@ export async function ariDue(q: AriQuery): Promise<AriDue | null> {
   const r = await q.get(`${q.renewalInfo.replace(/\/$/, '')}/${q.certId}`);
   const window = r.status === 200 ? readWindow(r.data) : null;
   if (!window) return null;
+  if (q.notAfter && window.end > q.notAfter) {
+    if (window.start >= q.notAfter) return null;
+    window.end = q.notAfter;
+  }
   const ra = r.headers['retry-after'];
   const asked = ra && /^\d+$/.test(ra.trim()) ? Number(ra) * 1000 : RECHECK_DEFAULT_MS;
   const recheckAt = new Date(q.now.getTime() + Math.min(RECHECK_MAX_MS, Math.max(RECHECK_MIN_MS, asked)));

@@ -45,4 +45,23 @@ describe('ariDue', () => {
     expect(await ask({}, 'b5', 200, window('2030-01-03T00:00:00Z', '2030-01-02T00:00:00Z'))).to.equal(null);
     expect(await ask({}, 'b6', 200, { suggestedWindow: { start: 'soon' } })).to.equal(null);
   });
+
+  it("cuts the window at the certificate's notAfter, and gives null for a window that opens after it", async () => {
+    const now = new Date('2030-01-01T00:00:00Z');
+    const notAfter = new Date('2030-01-10T00:00:00Z');
+    const ask = (id: string, start: string, end: string) =>
+      ariDue({
+        renewalInfo: 'https://ca.test/ri',
+        get: async () => ({ status: 200, headers: {}, data: window(start, end) }),
+        certId: id,
+        now,
+        random: () => 0.5,
+        notAfter,
+      });
+    const cut = (await ask('n1', '2030-01-08T00:00:00Z', '2031-01-08T00:00:00Z'))!;
+    expect(cut.at.toISOString(), 'drawn in [start, notAfter)').to.equal('2030-01-09T00:00:00.000Z');
+    expect(await ask('n2', '2030-01-10T00:00:00Z', '2031-01-01T00:00:00Z'), 'opens at expiry').to.equal(null);
+    const inside = (await ask('n3', '2030-01-02T00:00:00Z', '2030-01-04T00:00:00Z'))!;
+    expect(inside.at.toISOString(), 'a window inside the life is kept').to.equal('2030-01-03T00:00:00.000Z');
+  });
 });
