@@ -86,6 +86,34 @@ describe('acme: robustness against pebble', function () {
       ]);
     });
 
+    it('the agent stopped mid-order (SIGTERM): its waits end, the DNS record is cleared, nothing staged', async () => {
+      const calls = path.join(env().base, `dns-stop-${Date.now()}.log`);
+      const hook = path.join(env().base, `dns-stop-${Date.now()}.sh`);
+      await fse.writeFile(hook, `#!/bin/sh\necho "$1 $2" >> '${calls}'\n`, { mode: 0o755 });
+      // A propagation wait longer than any service manager's stop timeout (systemd's unit: 120 s).
+      const { m, dir } = env().manager(
+        log,
+        { challenge: 'dns-01', dns: { hook: [hook, '{action}', '{name}', '{value}'], wait: '10m' } },
+        { identity: { commonName: 'device.example.test', sans: ['device.example.test'] } },
+      );
+      await m.start();
+      const order = m.ensureCertificate('device').then(
+        () => null,
+        (err: Error & { code?: string }) => err,
+      );
+      await until('the record set', async () => (await fse.readFile(calls, 'utf8').catch(() => '')).includes('set'));
+      await m.stop();
+      const err = await order;
+      expect(err?.code, err?.message).to.equal(ErrorCodes.PROVISION_FAILED);
+      expect(err?.message).to.match(/stopping/);
+      expect((await fse.readFile(calls, 'utf8')).trim().split('\n')).to.deep.equal([
+        'set _acme-challenge.device.example.test',
+        'clear _acme-challenge.device.example.test',
+      ]);
+      expect((await m.store('device').status()).generations).to.deep.equal([]);
+      await expectNoLeftovers(dir);
+    });
+
     it('a server whose TLS certificate does not chain to directoryCa: CERTSWAP_CA_REFUSED, nothing sent', async () => {
       const other = path.join(env().base, 'not-the-tls-ca.pem');
       await fse.writeFile(other, await env().pebble.root());

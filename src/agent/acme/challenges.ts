@@ -38,8 +38,8 @@ export interface Challenge {
 export interface Responder {
   /** Puts the answer to `c` up. */
   present(c: Challenge): Promise<void>;
-  /** After every challenge is up, before the server is asked to validate (dns-01: propagation). */
-  ready(): Promise<void>;
+  /** After every challenge is up, before the server is asked to validate (dns-01: propagation, ended by `signal`). */
+  ready(signal?: AbortSignal): Promise<void>;
   /** Takes everything down; never throws (what could not be undone is logged). */
   close(): Promise<void>;
 }
@@ -189,8 +189,8 @@ class Dns01Hook implements Responder {
     this.records.push({ name, value });
     await this.run('set', name, value);
   }
-  async ready(): Promise<void> {
-    if (this.records.length && this.waitMs > 0) await this.clock.sleep(this.waitMs);
+  async ready(signal?: AbortSignal): Promise<void> {
+    if (this.records.length && this.waitMs > 0) await this.clock.sleep(this.waitMs, signal);
   }
   async close(): Promise<void> {
     for (const r of this.records.splice(0)) {

@@ -14,6 +14,8 @@
  *
  * Polls wait as the server's Retry-After says (within the poll's bound), else 0.5 s doubling to
  * 5 s; a poll that is not done within POLL_LIMIT_MS is CERTSWAP_CA_UNAVAILABLE (the agent retries).
+ * When the agent stops (`signal`), every wait ends and the order fails (CERTSWAP_PROVISION_FAILED)
+ * at once, the responder taking everything down: a stop timeout's SIGKILL would leave it up.
  */
 import { CertswapError, ErrorCodes } from '../../errors.js';
 import { isIpAddress } from '../../pki/keys.js';
@@ -42,6 +44,8 @@ export interface OrderOptions {
   replaces?: string;
   clock: Clock;
   log?: Log;
+  /** Aborted when the agent stops: every wait ends, the responder takes everything down. */
+  signal?: AbortSignal;
 }
 
 interface Order {
@@ -63,6 +67,11 @@ function problemText(p: unknown): string {
   return detail ? `${type}: ${detail}` : type;
 }
 
+/** Raises CERTSWAP_PROVISION_FAILED once the agent is stopping (`o.signal` aborted). */
+export function checkStopping(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new CertswapError(ErrorCodes.PROVISION_FAILED, `${what}: the agent is stopping`);
+}
+
 function expect200(r: AcmeResponse, what: string, now: Date): void {
   if (r.status !== 200) throw answerError(r, what, now);
 }
@@ -77,6 +86,7 @@ async function poll<T extends { status: string }>(
   const end = o.clock.now().getTime() + POLL_LIMIT_MS;
   let delay = POLL_FIRST_MS;
   for (;;) {
+    checkStopping(o.signal, what);
     const r = await o.t.post(url, null);
     expect200(r, what, o.clock.now());
     const x = r.data as T;
@@ -92,7 +102,7 @@ async function poll<T extends { status: string }>(
           (asked ? ` (the server asks to wait until ${asked.toISOString()})` : ''),
       );
     }
-    await o.clock.sleep(wait);
+    await o.clock.sleep(wait, o.signal);
   }
 }
 
@@ -148,7 +158,8 @@ async function authorize(o: OrderOptions, order: Order): Promise<void> {
       await o.responder.present({ name, token: ch.token, keyAuthorization: `${ch.token}.${o.t.thumbprint}` });
       pending.push({ url, challengeUrl: ch.url, name });
     }
-    await o.responder.ready();
+    await o.responder.ready(o.signal);
+    checkStopping(o.signal, 'the challenges');
     for (const p of pending) {
       const r = await o.t.post(p.challengeUrl, {});
       expect200(r, `challenge for ${p.name}`, o.clock.now());
@@ -182,6 +193,7 @@ export async function runOrder(o: OrderOptions): Promise<string> {
     );
   }
   let final = ready;
+  checkStopping(o.signal, 'finalize');
   if (ready.status === 'ready') {
     const r = await o.t.post(ready.finalize, { csr: o.csr.toString('base64url') });
     expect200(r, 'finalize', o.clock.now());
