@@ -13,6 +13,8 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { loadX509 } from '../../pki/keys.js';
+import type { Log } from '../../store/context.js';
+import { retryAfter } from './problem.js';
 
 /** The ARI certificate identifier of `cert` (RFC 9773 §4.1). */
 export async function ariCertId(cert: X509Certificate): Promise<string | undefined> {
@@ -37,6 +39,8 @@ export interface AriDue {
   window: { start: Date; end: Date };
   /** When the CA is to be asked again. */
   recheckAt: Date;
+  /** The page the CA gives to explain its window (RFC 9773 §4.2: shown to the operator, logged). */
+  explanationURL?: string;
 }
 
 interface Cached extends AriDue {
@@ -59,6 +63,14 @@ export interface AriQuery {
    * is renewed; a window that opens only once the certificate has expired is no answer.
    */
   notAfter?: Date;
+  /** Where a new window is logged, with the CA's explanationURL. */
+  log?: Log;
+}
+
+/** The explanationURL when it is an http(s) URL of a sane length; a CA's free text is not logged. */
+function readExplanation(data: unknown): string | undefined {
+  const u = (data as { explanationURL?: unknown } | null)?.explanationURL;
+  return typeof u === 'string' && u.length <= 2048 && /^https?:\/\/[!-~]+$/.test(u) ? u : undefined;
 }
 
 function readWindow(data: unknown): { start: Date; end: Date } | null {
@@ -86,8 +98,8 @@ export async function ariDue(q: AriQuery): Promise<AriDue | null> {
     if (window.start >= q.notAfter) return null;
     window.end = q.notAfter;
   }
-  const ra = r.headers['retry-after'];
-  const asked = ra && /^\d+$/.test(ra.trim()) ? Number(ra) * 1000 : RECHECK_DEFAULT_MS;
+  // Seconds or an HTTP date, read as every Retry-After is (problem.ts).
+  const asked = (retryAfter(r.headers, q.now)?.getTime() ?? q.now.getTime() + RECHECK_DEFAULT_MS) - q.now.getTime();
   const recheckAt = new Date(q.now.getTime() + Math.min(RECHECK_MAX_MS, Math.max(RECHECK_MIN_MS, asked)));
   const same =
     cached &&
@@ -96,7 +108,15 @@ export async function ariDue(q: AriQuery): Promise<AriDue | null> {
   const at = same
     ? cached.at
     : new Date(window.start.getTime() + Math.floor(q.random() * (window.end.getTime() - window.start.getTime())));
-  const out: Cached = { key, at, window, recheckAt };
+  const explanationURL = readExplanation(r.data);
+  const out: Cached = { key, at, window, recheckAt, ...(explanationURL && { explanationURL }) };
   answers.set(key, out);
+  if (!same) {
+    q.log?.info(
+      { event: 'ari-window', start: window.start.toISOString(), end: window.end.toISOString(), at, explanationURL },
+      `the CA suggests renewing between ${window.start.toISOString()} and ${window.end.toISOString()}` +
+        (explanationURL ? ` (why: ${explanationURL})` : ''),
+    );
+  }
   return out;
 }

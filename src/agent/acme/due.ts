@@ -41,6 +41,7 @@ export async function acmeDue(
       certId,
       now,
       random: opts.random ?? Math.random,
+      log: opts.log,
     });
   } catch (err) {
     opts.log?.warn(
