@@ -16,7 +16,7 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode } from '../../errors.js';
 import { fsOps, type Stats } from '../../io/fs.js';
-import { fsyncDir, makeDir, removeTree, replaceFile } from '../../io/durable.js';
+import { fsyncDir, leftByDeadWriter, makeDir, removeTree, replaceFile } from '../../io/durable.js';
 import { readInputFile } from '../../io/input.js';
 import { modeOf } from '../../io/ownership.js';
 import type { Log } from '../../store/context.js';
@@ -40,9 +40,15 @@ export async function acmeDir(storeDir: string, create: boolean): Promise<string
   }
   checkLayoutDir(st, dir);
   // A temporary file of an interrupted replace holds nothing the key file does not; only a
-  // writer removes it (a read-only look at the store changes nothing).
-  if (create)
-    for (const name of await fsOps.readdir(dir)) if (isTempEntry(name)) await removeTree(path.join(dir, name));
+  // writer removes it (a read-only look at the store changes nothing), and only once its own
+  // writer is dead: the agent and `certswap renew` or `revoke` may write here at the same time
+  // (no store lock is held while enrolling), and removing a live writer's temporary fails its
+  // rename (a revocation mark or an account key lost to ENOENT).
+  if (create) {
+    for (const name of await fsOps.readdir(dir)) {
+      if (isTempEntry(name) && leftByDeadWriter(name)) await removeTree(path.join(dir, name));
+    }
+  }
   return dir;
 }
 
