@@ -59,6 +59,7 @@ interface Order {
 interface Authorization {
   status: string;
   identifier: { type: string; value: string };
+  wildcard?: boolean;
   challenges: Array<{ type: string; url: string; token: string; status: string; error?: unknown }>;
 }
 
@@ -134,6 +135,29 @@ async function newOrder(o: OrderOptions): Promise<{ url: string; order: Order }>
   return { url: r.headers.location, order: r.data as Order };
 }
 
+/** An identifier as compared: DNS names in lower case, IPv6 addresses in their one canonical form. */
+function identifierKey(value: string): string {
+  if (!isIpAddress(value)) return value.toLowerCase();
+  return value.includes(':') ? new URL(`http://[${value}]`).hostname.slice(1, -1) : value;
+}
+
+/**
+ * The identifier an authorization is for, when it is one we ordered. A server's authorization for
+ * another name is refused before anything is put up for it: the dns-01 hook holds credentials for
+ * the operator's zones, and must set a record only for a name this device asked for.
+ */
+function orderedName(o: OrderOptions, a: Authorization): string {
+  const value = a.identifier?.value;
+  const asked = typeof value === 'string' && (a.wildcard ? `*.${value}` : value);
+  if (!asked || !o.names.some((n) => identifierKey(n) === identifierKey(asked))) {
+    throw new CertswapError(
+      ErrorCodes.CA_BAD_ANSWER,
+      `the ACME server sent an authorization for ${JSON.stringify(value)}, which was not ordered`,
+    );
+  }
+  return value as string;
+}
+
 /** Step 2: every authorization valid, the responder's answers taken down whatever happens. */
 async function authorize(o: OrderOptions, order: Order): Promise<void> {
   const pending: Array<{ url: string; challengeUrl: string; name: string }> = [];
@@ -142,8 +166,8 @@ async function authorize(o: OrderOptions, order: Order): Promise<void> {
       const r = await o.t.post(url, null);
       expect200(r, 'authorization', o.clock.now());
       const a = r.data as Authorization;
+      const name = orderedName(o, a);
       if (a.status === 'valid') continue;
-      const name = a.identifier?.value;
       if (a.status !== 'pending') {
         throw new CertswapError(ErrorCodes.ACME_CHALLENGE_FAILED, `authorization for ${name} is ${a.status}`);
       }
