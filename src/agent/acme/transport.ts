@@ -118,7 +118,17 @@ export class AcmeTransport {
     const agent = new https.Agent({ ...(o.directoryCa && { ca: o.directoryCa }), keepAlive: false });
     const timeout = o.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const send = http.request.bind(http);
+    const scheme = new URL(o.directory).protocol;
     http.request = async (url, method, opts = {}) => {
+      // Every URL comes from the server (orders, authorizations, the certificate): an https
+      // directory must not lead to a plain http request, which anyone on the path could answer
+      // (with a chain of their own around our public key).
+      if (new URL(url).protocol !== scheme) {
+        throw new CertswapError(
+          ErrorCodes.CA_BAD_ANSWER,
+          `the ACME server sent a URL that is not ${scheme.slice(0, -1)}: ${new URL(url).origin}`,
+        );
+      }
       // acme-client's response interceptor turns a request that got no answer (refused, reset,
       // timed out, TLS verification failed) into a TypeError of its own once it stops retrying;
       // the adapter sees the real error first, and keeps it.

@@ -38,4 +38,9 @@ describe('AcmeTransport', () => {
     const e = await expectCode(t.get(`http://127.0.0.1:${port}/renewal-info/x`), ErrorCodes.CA_UNAVAILABLE);
     expect(e.message).to.match(/timed out|300/);
   });
+
+  it("refuses a URL whose scheme is not the directory's (no plain http from an https directory)", async () => {
+    const t = await AcmeTransport.create({ directory: 'https://127.0.0.1:1/directory' });
+    await expectCode(t.get(`http://127.0.0.1:${port}/renewal-info/x`), ErrorCodes.CA_BAD_ANSWER, /not https/);
+  });
 });
