@@ -37,6 +37,13 @@ describe('acme account key in the store', () => {
     expect((await fse.readdir(path.join(dir, '.acme'))).sort()).to.deep.equal([live, 'account-key.pem']);
   });
 
+  it('is made once when two enrolments ask at the same time: both get the key the store holds', async () => {
+    const dir = await store();
+    const keys = await Promise.all([accountKey(dir), accountKey(dir), accountKey(dir)]);
+    const stored = await fse.readFile(path.join(dir, '.acme', 'account-key.pem'));
+    for (const k of keys) expect(k.equals(stored), 'the key in the store').to.equal(true);
+  });
+
   it('refuses a .acme that is a link, and a key that is a link, a hard link, open to others, or no key', async () => {
     const linked = await store();
     const elsewhere = await tempDir();
