@@ -39,19 +39,27 @@ export function retryAfter(headers: AcmeResponse['headers'], now: Date): Date | 
 }
 
 /**
+ * The wait when a rateLimited answer has no Retry-After: the error always carries the time to
+ * retry, and a limit the server did not time is not hit again within the agent's first backoffs.
+ */
+export const RATE_LIMITED_DEFAULT_MS = 3_600_000;
+
+/**
  * The error for an answer that is not the one expected: rateLimited (or HTTP 429) is
- * CERTSWAP_ACME_RATE_LIMITED with the time to retry, a 5xx CERTSWAP_CA_UNAVAILABLE (the agent
- * retries later), anything else CERTSWAP_CA_REFUSED with the server's problem type and detail.
+ * CERTSWAP_ACME_RATE_LIMITED with the time to retry (Retry-After's, else an hour on), a 5xx
+ * CERTSWAP_CA_UNAVAILABLE (the agent retries later), anything else CERTSWAP_CA_REFUSED with the
+ * server's problem type and detail.
  */
 export function answerError(resp: AcmeResponse, what: string, now: Date): CertswapError {
   const { type, detail } = problemOf(resp.data);
   const why = `${what}: HTTP ${resp.status} ${type}${detail ? `: ${detail}` : ''}`;
   if (type === 'rateLimited' || resp.status === 429) {
-    const at = retryAfter(resp.headers, now);
+    const asked = retryAfter(resp.headers, now);
+    const at = asked ?? new Date(now.getTime() + RATE_LIMITED_DEFAULT_MS);
     return new CertswapError(
       ErrorCodes.ACME_RATE_LIMITED,
-      `${why}${at ? ` (retry after ${at.toISOString()})` : ''}`,
-      at ? { retryAt: at.toISOString() } : {},
+      `${why} (retry after ${at.toISOString()}${asked ? '' : ': no Retry-After given'})`,
+      { retryAt: at.toISOString() },
     );
   }
   if (resp.status >= 500) return new CertswapError(ErrorCodes.CA_UNAVAILABLE, why);

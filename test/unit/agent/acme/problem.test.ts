@@ -34,6 +34,12 @@ describe('acme problem documents', () => {
     expect(limited.retryAt).to.equal(day);
   });
 
+  it('gives rateLimited without Retry-After a time to retry all the same (an hour on)', () => {
+    const limited = answerError({ status: 429, headers: {}, data: problem('rateLimited') }, 'newOrder', now);
+    expect(limited.code).to.equal(ErrorCodes.ACME_RATE_LIMITED);
+    expect(limited.retryAt).to.equal('2030-01-01T01:00:00.000Z');
+  });
+
   it('maps rateLimited (with its retry time), 5xx and the rest to their codes', () => {
     const limited = answerError(
       { status: 429, headers: { 'retry-after': '60' }, data: problem('rateLimited') },
