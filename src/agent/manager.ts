@@ -232,6 +232,7 @@ export class CertificateManager {
         currentKey: async () => (d.generation === undefined ? null : (await m.store.readActive()).key),
         currentCert: async () => (d.generation === undefined ? null : (await m.store.readActive()).cert),
         storeDir: m.store.dir,
+        signal: this.halt.signal,
       }),
     );
     // 2. Stage: written, fsynced, validated as read back. A refused pair changes nothing.

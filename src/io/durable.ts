@@ -145,12 +145,21 @@ export async function removeDeadTemps(target: string): Promise<string[]> {
   const prefix = `.${path.basename(target).replace(/^\.+/, '')}.tmp-`;
   const removed: string[] = [];
   for (const name of await fsOps.readdir(dir)) {
-    const pid = name.startsWith(prefix) ? Number(/^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1]) : NaN;
-    if (!Number.isSafeInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+    if (!name.startsWith(prefix) || !leftByDeadWriter(name)) continue;
     await fsOps.unlink(path.join(dir, name));
     removed.push(name);
   }
   return removed;
+}
+
+/**
+ * Whether the temporary `name` (tempNameFor: `.NAME.tmp-<pid>-<hex>`) was left by a process that
+ * no longer runs. One whose writer is alive may be about to be renamed into place: removing it
+ * would fail that write.
+ */
+export function leftByDeadWriter(name: string): boolean {
+  const pid = Number(/\.tmp-(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
+  return Number.isSafeInteger(pid) && pid > 0 && !processAlive(pid);
 }
 
 function processAlive(pid: number): boolean {

@@ -34,6 +34,20 @@ describe('acme: robustness against pebble', function () {
   describe('one pebble', () => {
     const env = withAcmeEnv();
 
+    /** A manager for device.example.test with a dns-01 hook that only records its calls (`calls`). */
+    async function dnsRecorder(tag: string, wait: string) {
+      const calls = path.join(env().base, `dns-${tag}-${Date.now()}.log`);
+      const hook = path.join(env().base, `dns-${tag}-${Date.now()}.sh`);
+      await fse.writeFile(hook, `#!/bin/sh\necho "$1 $2" >> '${calls}'\n`, { mode: 0o755 });
+      const made = env().manager(
+        log,
+        { challenge: 'dns-01', dns: { hook: [hook, '{action}', '{name}', '{value}'], wait } },
+        { identity: { commonName: 'device.example.test', sans: ['device.example.test'] } },
+      );
+      await made.m.start();
+      return { ...made, calls };
+    }
+
     it('a challenge that cannot succeed: CERTSWAP_ACME_CHALLENGE_FAILED with the server detail, nothing staged', async () => {
       // Our listener on another port than the one pebble validates against: pebble finds nobody.
       const port = await freePort();
@@ -66,15 +80,7 @@ describe('acme: robustness against pebble', function () {
     });
 
     it('dns-01 whose hook sets nothing: CERTSWAP_ACME_CHALLENGE_FAILED, and every record is cleared all the same', async () => {
-      const calls = path.join(env().base, `dns-calls-${Date.now()}.log`);
-      const hook = path.join(env().base, `dns-noop-${Date.now()}.sh`);
-      await fse.writeFile(hook, `#!/bin/sh\necho "$1 $2" >> '${calls}'\n`, { mode: 0o755 });
-      const { m } = env().manager(
-        log,
-        { challenge: 'dns-01', dns: { hook: [hook, '{action}', '{name}', '{value}'], wait: '0s' } },
-        { identity: { commonName: 'device.example.test', sans: ['device.example.test'] } },
-      );
-      await m.start();
+      const { m, calls } = await dnsRecorder('calls', '0s');
       await expectCode(
         m.ensureCertificate('device'),
         ErrorCodes.ACME_CHALLENGE_FAILED,
@@ -84,6 +90,39 @@ describe('acme: robustness against pebble', function () {
         'set _acme-challenge.device.example.test',
         'clear _acme-challenge.device.example.test',
       ]);
+    });
+
+    it('the agent stopped mid-order (SIGTERM): its waits end, the DNS record is cleared, nothing staged', async () => {
+      // A propagation wait longer than any service manager's stop timeout (systemd's unit: 120 s).
+      const { m, dir, calls } = await dnsRecorder('stop', '10m');
+      const order = m.ensureCertificate('device').then(
+        () => null,
+        (err: Error & { code?: string }) => err,
+      );
+      await until('the record set', async () => (await fse.readFile(calls, 'utf8').catch(() => '')).includes('set'));
+      await m.stop();
+      const err = await order;
+      expect(err?.code, err?.message).to.equal(ErrorCodes.PROVISION_FAILED);
+      expect(err?.message).to.match(/stopping/);
+      expect((await fse.readFile(calls, 'utf8')).trim().split('\n')).to.deep.equal([
+        'set _acme-challenge.device.example.test',
+        'clear _acme-challenge.device.example.test',
+      ]);
+      expect((await m.store('device').status()).generations).to.deep.equal([]);
+      await expectNoLeftovers(dir);
+    });
+
+    it('an authorization for a name not ordered: CERTSWAP_CA_BAD_ANSWER, the dns-01 hook never run for it', async () => {
+      const { m, dir, calls } = await dnsRecorder('other', '0s');
+      env().proxy.authorizationFor = 'victim.example.test';
+      try {
+        await expectCode(m.ensureCertificate('device'), ErrorCodes.CA_BAD_ANSWER, /victim\.example\.test/);
+      } finally {
+        env().proxy.authorizationFor = null;
+      }
+      expect(await fse.readFile(calls, 'utf8').catch(() => ''), 'no record set').to.equal('');
+      expect((await m.store('device').status()).generations).to.deep.equal([]);
+      await expectNoLeftovers(dir);
     });
 
     it('a server whose TLS certificate does not chain to directoryCa: CERTSWAP_CA_REFUSED, nothing sent', async () => {

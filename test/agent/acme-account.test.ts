@@ -27,10 +27,21 @@ describe('acme account key in the store', () => {
     expect((await fse.lstat(path.join(dir, '.acme'))).mode & 0o7777).to.equal(0o700);
     expect((await fse.lstat(path.join(dir, '.acme', 'account-key.pem'))).mode & 0o7777).to.equal(0o600);
     expect((await accountKey(dir)).equals(first)).to.equal(true);
-    // A temporary file of an interrupted write is removed by the next writer.
-    await fse.writeFile(path.join(dir, '.acme', '.account-key.pem.tmp-1-abcd'), 'partial');
+    // A temporary file of an interrupted write is removed by the next writer (a pid above any
+    // pid_max: its writer is dead); one whose writer runs (this process: a write in flight, of a
+    // revocation mark say) is left for its rename.
+    const live = `.revoked-7.tmp-${process.pid}-abcd`;
+    await fse.writeFile(path.join(dir, '.acme', '.account-key.pem.tmp-4194305-abcd'), 'partial');
+    await fse.writeFile(path.join(dir, '.acme', live), 'in flight');
     await accountKey(dir);
-    expect(await fse.readdir(path.join(dir, '.acme'))).to.deep.equal(['account-key.pem']);
+    expect((await fse.readdir(path.join(dir, '.acme'))).sort()).to.deep.equal([live, 'account-key.pem']);
+  });
+
+  it('is made once when two enrolments ask at the same time: both get the key the store holds', async () => {
+    const dir = await store();
+    const keys = await Promise.all([accountKey(dir), accountKey(dir), accountKey(dir)]);
+    const stored = await fse.readFile(path.join(dir, '.acme', 'account-key.pem'));
+    for (const k of keys) expect(k.equals(stored), 'the key in the store').to.equal(true);
   });
 
   it('refuses a .acme that is a link, and a key that is a link, a hard link, open to others, or no key', async () => {

@@ -11,6 +11,7 @@
  * - `profiles` adds profiles to the directory's meta (pebble 2.4 has none, and ignores the
  *   `profile` field of an order); `holdAuthorizations` shows every authorization as still pending
  *   with a Retry-After, as a slow CA would, to see the polls wait as asked and give up in time.
+ *   `authorizationFor` shows every authorization as one for another name, as a hostile CA would.
  * - Every request body is recorded (the JWS payloads decoded), for the search for private keys.
  * - `onRequest` sees each signed request's path and decoded payload before it is forwarded (a
  *   test stops pebble at the moment it chooses).
@@ -48,6 +49,8 @@ export class AcmeProxy {
   holdAuthorizations: number | null = null;
   /** Authorization answers rewritten to pending. */
   held = 0;
+  /** With a name: every authorization pebble returns is shown as one for that name (a hostile CA). */
+  authorizationFor: string | null = null;
   /** badNonce answers pebble gave (PEBBLE_WFE_NONCEREJECT). */
   badNonces = 0;
   onRequest: ((path: string, payload: Record<string, unknown> | null) => Promise<void> | void) | null = null;
@@ -162,6 +165,11 @@ export class AcmeProxy {
             out = Buffer.from(JSON.stringify(a));
             headers['retry-after'] = String(this.holdAuthorizations);
             this.held++;
+          }
+          if (this.authorizationFor !== null && url.startsWith('/authZ/') && ur.statusCode === 200) {
+            const a = JSON.parse(out.toString('utf8')) as { identifier: { value: string } };
+            a.identifier.value = this.authorizationFor;
+            out = Buffer.from(JSON.stringify(a));
           }
           delete headers['content-length'];
           delete headers['transfer-encoding'];

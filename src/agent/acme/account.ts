@@ -16,11 +16,12 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
 import { CertswapError, ErrorCodes, errnoCode } from '../../errors.js';
 import { fsOps, type Stats } from '../../io/fs.js';
-import { fsyncDir, makeDir, removeTree, replaceFile } from '../../io/durable.js';
+import { fsyncDir, leftByDeadWriter, makeDir, removeTree, replaceFile } from '../../io/durable.js';
 import { readInputFile } from '../../io/input.js';
 import { modeOf } from '../../io/ownership.js';
 import type { Log } from '../../store/context.js';
-import { ACME_ACCOUNT_KEY_FILE, ACME_DIR, DIR_MODE, KEY_MODE, isTempEntry } from '../../store/layout.js';
+import { acquireLock } from '../../io/lock.js';
+import { ACME_ACCOUNT_KEY_FILE, ACME_DIR, DIR_MODE, KEY_MODE, StorePaths, isTempEntry } from '../../store/layout.js';
 import { checkLayoutDir, checkLayoutFile } from '../../store/store-path.js';
 import type { AcmeTransport, Directory } from './transport.js';
 import { answerError, problemOf } from './problem.js';
@@ -34,15 +35,26 @@ export async function acmeDir(storeDir: string, create: boolean): Promise<string
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
     if (!create) return null;
-    await makeDir(dir, DIR_MODE);
-    await fsyncDir(storeDir);
+    try {
+      await makeDir(dir, DIR_MODE);
+      await fsyncDir(storeDir);
+    } catch (e) {
+      // Made by another writer (the agent and `certswap renew` at once): checked below as any.
+      if (errnoCode(e) !== 'EEXIST') throw e;
+    }
     st = await fsOps.lstat(dir);
   }
   checkLayoutDir(st, dir);
   // A temporary file of an interrupted replace holds nothing the key file does not; only a
-  // writer removes it (a read-only look at the store changes nothing).
-  if (create)
-    for (const name of await fsOps.readdir(dir)) if (isTempEntry(name)) await removeTree(path.join(dir, name));
+  // writer removes it (a read-only look at the store changes nothing), and only once its own
+  // writer is dead: the agent and `certswap renew` or `revoke` may write here at the same time
+  // (no store lock is held while enrolling), and removing a live writer's temporary fails its
+  // rename (a revocation mark or an account key lost to ENOENT).
+  if (create) {
+    for (const name of await fsOps.readdir(dir)) {
+      if (isTempEntry(name) && leftByDeadWriter(name)) await removeTree(path.join(dir, name));
+    }
+  }
   return dir;
 }
 
@@ -61,21 +73,14 @@ export async function readStoreKey(file: string): Promise<Buffer> {
   });
 }
 
-/** The account key (PKCS#8 PEM), made and stored on first use. */
-export async function accountKey(storeDir: string, log?: Log): Promise<Buffer> {
-  const dir = (await acmeDir(storeDir, true))!;
-  const file = path.join(dir, ACME_ACCOUNT_KEY_FILE);
+/** The account key in `file`, checked; null when there is none. */
+async function readAccountKey(file: string): Promise<Buffer | null> {
   let pem: Buffer;
   try {
     pem = await readStoreKey(file);
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-    // P-256: ES256 is the one signature every ACME server accepts (RFC 8555 §6.2).
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    pem = Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-    await replaceFile(file, pem, KEY_MODE);
-    log?.info({ event: 'acme-account-key', path: file }, 'made a new ACME account key');
-    return pem;
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw err;
   }
   try {
     createPrivateKey(pem);
@@ -84,6 +89,33 @@ export async function accountKey(storeDir: string, log?: Log): Promise<Buffer> {
     throw new CertswapError(ErrorCodes.CORRUPT_STORE, `${file}: not a readable private key`, { path: file });
   }
   return pem;
+}
+
+/**
+ * The account key (PKCS#8 PEM), made and stored on first use. Made under the store's lock, and
+ * looked for again once it is held: the agent and `certswap renew` enrolling at once (no lock is
+ * held while enrolling) would each make a key, register an account with it, and the last rename
+ * would leave one of them using a key the store no longer holds. Raises CERTSWAP_BUSY,
+ * CERTSWAP_UNSAFE_STORE, CERTSWAP_CORRUPT_STORE.
+ */
+export async function accountKey(storeDir: string, log?: Log): Promise<Buffer> {
+  const dir = (await acmeDir(storeDir, true))!;
+  const file = path.join(dir, ACME_ACCOUNT_KEY_FILE);
+  const found = await readAccountKey(file);
+  if (found) return found;
+  const lock = await acquireLock(new StorePaths(storeDir).lock);
+  try {
+    const made = await readAccountKey(file);
+    if (made) return made;
+    // P-256: ES256 is the one signature every ACME server accepts (RFC 8555 §6.2).
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    await replaceFile(file, pem, KEY_MODE);
+    log?.info({ event: 'acme-account-key', path: file }, 'made a new ACME account key');
+    return pem;
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
 }
 
 export interface AccountOptions {

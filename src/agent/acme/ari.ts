@@ -5,12 +5,16 @@
  *   base64url(the serial number's DER content octets).
  * - renewalInfo/<id> answers a suggestedWindow {start, end}. The renewal is due at a moment drawn
  *   uniformly in it (§4.2: spreading a fleet over the window is the point), drawn again only when
- *   the window changes, so asking again does not move a renewal that was not moved by the CA.
+ *   the window changes, so asking again does not move a renewal that was not moved by the CA. The
+ *   window is cut at the certificate's notAfter, and one that opens only after it is no answer
+ *   (the local window applies): no answer of the CA's lets the certificate expire first.
  * - The answer is asked again when its Retry-After says (bounded to [1 min, 1 day]; 6 h without
  *   one), so a CA that moves the window (a mass revocation) is heard in time.
  */
 import type { X509Certificate } from 'node:crypto';
 import { loadX509 } from '../../pki/keys.js';
+import type { Log } from '../../store/context.js';
+import { retryAfter } from './problem.js';
 
 /** The ARI certificate identifier of `cert` (RFC 9773 §4.1). */
 export async function ariCertId(cert: X509Certificate): Promise<string | undefined> {
@@ -35,6 +39,8 @@ export interface AriDue {
   window: { start: Date; end: Date };
   /** When the CA is to be asked again. */
   recheckAt: Date;
+  /** The page the CA gives to explain its window (RFC 9773 §4.2: shown to the operator, logged). */
+  explanationURL?: string;
 }
 
 interface Cached extends AriDue {
@@ -51,6 +57,20 @@ export interface AriQuery {
   certId: string;
   now: Date;
   random: () => number;
+  /**
+   * The certificate's notAfter. The window is cut at it: a CA's word (a broken or hostile one,
+   * or a window meant for another certificate) must never let the certificate expire before it
+   * is renewed; a window that opens only once the certificate has expired is no answer.
+   */
+  notAfter?: Date;
+  /** Where a new window is logged, with the CA's explanationURL. */
+  log?: Log;
+}
+
+/** The explanationURL when it is an http(s) URL of a sane length; a CA's free text is not logged. */
+function readExplanation(data: unknown): string | undefined {
+  const u = (data as { explanationURL?: unknown } | null)?.explanationURL;
+  return typeof u === 'string' && u.length <= 2048 && /^https?:\/\/[!-~]+$/.test(u) ? u : undefined;
 }
 
 function readWindow(data: unknown): { start: Date; end: Date } | null {
@@ -74,8 +94,12 @@ export async function ariDue(q: AriQuery): Promise<AriDue | null> {
   const r = await q.get(`${q.renewalInfo.replace(/\/$/, '')}/${q.certId}`);
   const window = r.status === 200 ? readWindow(r.data) : null;
   if (!window) return null;
-  const ra = r.headers['retry-after'];
-  const asked = ra && /^\d+$/.test(ra.trim()) ? Number(ra) * 1000 : RECHECK_DEFAULT_MS;
+  if (q.notAfter && window.end > q.notAfter) {
+    if (window.start >= q.notAfter) return null;
+    window.end = q.notAfter;
+  }
+  // Seconds or an HTTP date, read as every Retry-After is (problem.ts).
+  const asked = (retryAfter(r.headers, q.now)?.getTime() ?? q.now.getTime() + RECHECK_DEFAULT_MS) - q.now.getTime();
   const recheckAt = new Date(q.now.getTime() + Math.min(RECHECK_MAX_MS, Math.max(RECHECK_MIN_MS, asked)));
   const same =
     cached &&
@@ -84,7 +108,15 @@ export async function ariDue(q: AriQuery): Promise<AriDue | null> {
   const at = same
     ? cached.at
     : new Date(window.start.getTime() + Math.floor(q.random() * (window.end.getTime() - window.start.getTime())));
-  const out: Cached = { key, at, window, recheckAt };
+  const explanationURL = readExplanation(r.data);
+  const out: Cached = { key, at, window, recheckAt, ...(explanationURL && { explanationURL }) };
   answers.set(key, out);
+  if (!same) {
+    q.log?.info(
+      { event: 'ari-window', start: window.start.toISOString(), end: window.end.toISOString(), at, explanationURL },
+      `the CA suggests renewing between ${window.start.toISOString()} and ${window.end.toISOString()}` +
+        (explanationURL ? ` (why: ${explanationURL})` : ''),
+    );
+  }
   return out;
 }

@@ -6,8 +6,9 @@
  *
  * - http-01 standalone: an HTTP server on the configured address and port answering
  *   /.well-known/acme-challenge/<token> with the key authorization, and 404 to anything else.
- * - http-01 webroot: the key authorization written to <webroot>/.well-known/acme-challenge/<token>
- *   for the web server already there; the directories made for it are removed again.
+ * - http-01 webroot (webroot.ts): the key authorization written to
+ *   <webroot>/.well-known/acme-challenge/<token> for the web server already there, through
+ *   descriptors held from their check on; the directories made for it are removed again.
  * - tls-alpn-01 standalone: a TLS server offering only ALPN "acme-tls/1", answering each name's
  *   SNI with a self-signed certificate carrying the acmeIdentifier extension (made with
  *   acme-client, with a throwaway key that lives in memory only).
@@ -17,16 +18,14 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
-import path from 'node:path';
 import tls from 'node:tls';
 import { CertswapError, ErrorCodes, errnoCode } from '../../errors.js';
-import { fsOps } from '../../io/fs.js';
-import { makeDir, writeNewFile } from '../../io/durable.js';
 import type { Log } from '../../store/context.js';
 import type { Clock } from '../clock.js';
 import { runCommand } from '../exec.js';
 import type { AcmeProvisionerConfig, Listen } from './config.js';
 import { loadAcme } from './transport.js';
+import { Http01Webroot } from './webroot.js';
 
 export interface Challenge {
   /** The identifier being validated: a DNS name or an IP address. */
@@ -39,15 +38,14 @@ export interface Challenge {
 export interface Responder {
   /** Puts the answer to `c` up. */
   present(c: Challenge): Promise<void>;
-  /** After every challenge is up, before the server is asked to validate (dns-01: propagation). */
-  ready(): Promise<void>;
+  /** After every challenge is up, before the server is asked to validate (dns-01: propagation, ended by `signal`). */
+  ready(signal?: AbortSignal): Promise<void>;
   /** Takes everything down; never throws (what could not be undone is logged). */
   close(): Promise<void>;
 }
 
 /** How long a dns-01 hook may run. */
 const DNS_HOOK_TIMEOUT_MS = 60_000;
-const WELL_KNOWN = ['.well-known', 'acme-challenge'];
 
 /** The token as a file name: base64url only (RFC 8555 §8.3), never a path. */
 function tokenName(token: string): string {
@@ -163,40 +161,6 @@ function sniName(name: string): string {
   return name.toLowerCase();
 }
 
-class Http01Webroot implements Responder {
-  private readonly files: string[] = [];
-  private readonly made: string[] = [];
-  constructor(private readonly webroot: string) {}
-  async present(c: Challenge): Promise<void> {
-    let dir = this.webroot;
-    for (const part of WELL_KNOWN) {
-      dir = path.join(dir, part);
-      try {
-        // World-readable: the web server serving the webroot must read the token.
-        await makeDir(dir, 0o755);
-        this.made.unshift(dir);
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-      }
-      // lstat: a link planted here (by whoever owns the webroot) would make root write elsewhere.
-      if (!(await fsOps.lstat(dir)).isDirectory()) {
-        throw new CertswapError(ErrorCodes.PROVISION_FAILED, `http-01 webroot: ${dir} is not a directory (a link?)`, {
-          path: dir,
-        });
-      }
-    }
-    const file = path.join(dir, tokenName(c.token));
-    await writeNewFile(file, Buffer.from(c.keyAuthorization), 0o644);
-    this.files.push(file);
-  }
-  async ready(): Promise<void> {}
-  async close(): Promise<void> {
-    for (const f of this.files.splice(0)) await fsOps.unlink(f).catch(() => undefined);
-    // Only the directories made here, and only when empty (rmdir refuses anything else).
-    for (const d of this.made.splice(0)) await fsOps.rmdir(d).catch(() => undefined);
-  }
-}
-
 class Dns01Hook implements Responder {
   private readonly records: Array<{ name: string; value: string }> = [];
   constructor(
@@ -225,8 +189,8 @@ class Dns01Hook implements Responder {
     this.records.push({ name, value });
     await this.run('set', name, value);
   }
-  async ready(): Promise<void> {
-    if (this.records.length && this.waitMs > 0) await this.clock.sleep(this.waitMs);
+  async ready(signal?: AbortSignal): Promise<void> {
+    if (this.records.length && this.waitMs > 0) await this.clock.sleep(this.waitMs, signal);
   }
   async close(): Promise<void> {
     for (const r of this.records.splice(0)) {
@@ -241,7 +205,7 @@ class Dns01Hook implements Responder {
 export function responderFor(p: AcmeProvisionerConfig, clock: Clock, log?: Log): Responder {
   switch (p.challenge) {
     case 'http-01':
-      return 'webroot' in p.http ? new Http01Webroot(p.http.webroot) : new Http01Standalone(p.http);
+      return 'webroot' in p.http ? new Http01Webroot(p.http.webroot, tokenName) : new Http01Standalone(p.http);
     case 'tls-alpn-01':
       return new TlsAlpn01Standalone(p.tlsAlpn);
     case 'dns-01':

@@ -31,14 +31,17 @@ export async function acmeDue(
       directories.set(p.directory, known);
     }
     if (known.renewalInfo === null) return null;
-    const certId = await ariCertId(new X509Certificate(cert));
+    const x509 = new X509Certificate(cert);
+    const certId = await ariCertId(x509);
     if (certId === undefined) return null;
     return await ariDue({
+      notAfter: new Date(x509.validTo),
       renewalInfo: known.renewalInfo,
       get: (url) => t.get(url),
       certId,
       now,
       random: opts.random ?? Math.random,
+      log: opts.log,
     });
   } catch (err) {
     opts.log?.warn(

@@ -14,6 +14,8 @@
  *
  * Polls wait as the server's Retry-After says (within the poll's bound), else 0.5 s doubling to
  * 5 s; a poll that is not done within POLL_LIMIT_MS is CERTSWAP_CA_UNAVAILABLE (the agent retries).
+ * When the agent stops (`signal`), every wait ends and the order fails (CERTSWAP_PROVISION_FAILED)
+ * at once, the responder taking everything down: a stop timeout's SIGKILL would leave it up.
  */
 import { CertswapError, ErrorCodes } from '../../errors.js';
 import { isIpAddress } from '../../pki/keys.js';
@@ -42,6 +44,8 @@ export interface OrderOptions {
   replaces?: string;
   clock: Clock;
   log?: Log;
+  /** Aborted when the agent stops: every wait ends, the responder takes everything down. */
+  signal?: AbortSignal;
 }
 
 interface Order {
@@ -55,12 +59,18 @@ interface Order {
 interface Authorization {
   status: string;
   identifier: { type: string; value: string };
+  wildcard?: boolean;
   challenges: Array<{ type: string; url: string; token: string; status: string; error?: unknown }>;
 }
 
 function problemText(p: unknown): string {
   const { type, detail } = problemOf(p);
   return detail ? `${type}: ${detail}` : type;
+}
+
+/** Raises CERTSWAP_PROVISION_FAILED once the agent is stopping (`o.signal` aborted). */
+export function checkStopping(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new CertswapError(ErrorCodes.PROVISION_FAILED, `${what}: the agent is stopping`);
 }
 
 function expect200(r: AcmeResponse, what: string, now: Date): void {
@@ -77,6 +87,7 @@ async function poll<T extends { status: string }>(
   const end = o.clock.now().getTime() + POLL_LIMIT_MS;
   let delay = POLL_FIRST_MS;
   for (;;) {
+    checkStopping(o.signal, what);
     const r = await o.t.post(url, null);
     expect200(r, what, o.clock.now());
     const x = r.data as T;
@@ -92,7 +103,7 @@ async function poll<T extends { status: string }>(
           (asked ? ` (the server asks to wait until ${asked.toISOString()})` : ''),
       );
     }
-    await o.clock.sleep(wait);
+    await o.clock.sleep(wait, o.signal);
   }
 }
 
@@ -124,6 +135,29 @@ async function newOrder(o: OrderOptions): Promise<{ url: string; order: Order }>
   return { url: r.headers.location, order: r.data as Order };
 }
 
+/** An identifier as compared: DNS names in lower case, IPv6 addresses in their one canonical form. */
+function identifierKey(value: string): string {
+  if (!isIpAddress(value)) return value.toLowerCase();
+  return value.includes(':') ? new URL(`http://[${value}]`).hostname.slice(1, -1) : value;
+}
+
+/**
+ * The identifier an authorization is for, when it is one we ordered. A server's authorization for
+ * another name is refused before anything is put up for it: the dns-01 hook holds credentials for
+ * the operator's zones, and must set a record only for a name this device asked for.
+ */
+function orderedName(o: OrderOptions, a: Authorization): string {
+  const value = a.identifier?.value;
+  const asked = typeof value === 'string' && (a.wildcard ? `*.${value}` : value);
+  if (!asked || !o.names.some((n) => identifierKey(n) === identifierKey(asked))) {
+    throw new CertswapError(
+      ErrorCodes.CA_BAD_ANSWER,
+      `the ACME server sent an authorization for ${JSON.stringify(value)}, which was not ordered`,
+    );
+  }
+  return value as string;
+}
+
 /** Step 2: every authorization valid, the responder's answers taken down whatever happens. */
 async function authorize(o: OrderOptions, order: Order): Promise<void> {
   const pending: Array<{ url: string; challengeUrl: string; name: string }> = [];
@@ -132,8 +166,8 @@ async function authorize(o: OrderOptions, order: Order): Promise<void> {
       const r = await o.t.post(url, null);
       expect200(r, 'authorization', o.clock.now());
       const a = r.data as Authorization;
+      const name = orderedName(o, a);
       if (a.status === 'valid') continue;
-      const name = a.identifier?.value;
       if (a.status !== 'pending') {
         throw new CertswapError(ErrorCodes.ACME_CHALLENGE_FAILED, `authorization for ${name} is ${a.status}`);
       }
@@ -148,7 +182,8 @@ async function authorize(o: OrderOptions, order: Order): Promise<void> {
       await o.responder.present({ name, token: ch.token, keyAuthorization: `${ch.token}.${o.t.thumbprint}` });
       pending.push({ url, challengeUrl: ch.url, name });
     }
-    await o.responder.ready();
+    await o.responder.ready(o.signal);
+    checkStopping(o.signal, 'the challenges');
     for (const p of pending) {
       const r = await o.t.post(p.challengeUrl, {});
       expect200(r, `challenge for ${p.name}`, o.clock.now());
@@ -182,6 +217,7 @@ export async function runOrder(o: OrderOptions): Promise<string> {
     );
   }
   let final = ready;
+  checkStopping(o.signal, 'finalize');
   if (ready.status === 'ready') {
     const r = await o.t.post(ready.finalize, { csr: o.csr.toString('base64url') });
     expect200(r, 'finalize', o.clock.now());

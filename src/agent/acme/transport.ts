@@ -3,7 +3,8 @@
  * retry of RFC 8555 §6.5, external account binding) under the rules certswap needs, which it
  * does not have by itself:
  *
- * - every request is bounded in time (acme-client sets no timeout) and in size;
+ * - every request is bounded in time, connect to last byte (acme-client sets no timeout), and in
+ *   size;
  * - no hidden waits: acme-client's own retry of network errors, 5xx and 429 (up to five tries,
  *   sleeping as long as a Retry-After says, inside one request) is turned off per request. A CA
  *   that is down is CERTSWAP_CA_UNAVAILABLE at once and the agent's backoff retries, with herd
@@ -117,7 +118,17 @@ export class AcmeTransport {
     const agent = new https.Agent({ ...(o.directoryCa && { ca: o.directoryCa }), keepAlive: false });
     const timeout = o.timeoutMs ?? REQUEST_TIMEOUT_MS;
     const send = http.request.bind(http);
+    const scheme = new URL(o.directory).protocol;
     http.request = async (url, method, opts = {}) => {
+      // Every URL comes from the server (orders, authorizations, the certificate): an https
+      // directory must not lead to a plain http request, which anyone on the path could answer
+      // (with a chain of their own around our public key).
+      if (new URL(url).protocol !== scheme) {
+        throw new CertswapError(
+          ErrorCodes.CA_BAD_ANSWER,
+          `the ACME server sent a URL that is not ${scheme.slice(0, -1)}: ${new URL(url).origin}`,
+        );
+      }
       // acme-client's response interceptor turns a request that got no answer (refused, reset,
       // timed out, TLS verification failed) into a TypeError of its own once it stops retrying;
       // the adapter sees the real error first, and keeps it.
@@ -127,19 +138,33 @@ export class AcmeTransport {
           failure = err;
           throw err;
         });
+      // axios's `timeout` is the socket's idle time once the answer has begun: a server that sends
+      // a byte now and then (a slow-loris CA) would hold the agent for as long as it likes. The
+      // deadline bounds the whole request, connect to last byte.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(), timeout);
       try {
         return await send(url, method, {
           ...opts,
           adapter: recording,
           httpsAgent: agent,
           timeout,
+          signal: deadline.signal,
           maxContentLength: MAX_ANSWER,
           maxRedirects: 0,
           // acme-client's retry counter, already past its limit: no retry inside a request.
           retryAttempt: Number.MAX_SAFE_INTEGER,
         });
       } catch (err) {
+        if (deadline.signal.aborted) {
+          throw new CertswapError(
+            ErrorCodes.CA_UNAVAILABLE,
+            `ACME server ${new URL(url).host}: no complete answer within ${timeout} ms (timed out)`,
+          );
+        }
         throw transportError(failure ?? err, url);
+      } finally {
+        clearTimeout(timer);
       }
     };
     // The key authorization's thumbprint (RFC 8555 §8.1), as acme-client computes it.

@@ -86,6 +86,7 @@ export class AcmeProvisioner implements Provisioner {
       replaces,
       clock: req.clock,
       log: req.log,
+      signal: req.signal,
     });
     // 4. The answer: our key, our names, from the chain's next certificate.
     const [leaf, ...issuers] = splitChain(chainPem);

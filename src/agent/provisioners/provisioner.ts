@@ -24,6 +24,12 @@ export interface ProvisionRequest {
   currentCert?: () => Promise<Buffer | null>;
   /** The store's directory, for a provisioner that keeps state there (acme: `.acme/`). */
   storeDir?: string;
+  /**
+   * Aborted when the agent stops (SIGTERM): a provisioner that waits (acme: polls, the dns-01
+   * wait) ends its waits, takes down what it put up and fails, rather than outlast the service
+   * manager's stop timeout and be killed with a webroot token or a DNS record still up.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Provisioner {

@@ -1,6 +1,7 @@
 /** ARI's due time (RFC 9773): a moment drawn in the CA's window, kept while the window stays, re-asked per Retry-After. */
 import { expect } from 'chai';
 import { ariDue } from '../../../../src/agent/acme/ari.js';
+import { captureLog } from '../../../helpers/fake-clock.js';
 
 describe('ariDue', () => {
   const window = (start: string, end: string) => ({ suggestedWindow: { start, end } });
@@ -44,5 +45,45 @@ describe('ariDue', () => {
     expect(await ask({}, 'b4', 404)).to.equal(null);
     expect(await ask({}, 'b5', 200, window('2030-01-03T00:00:00Z', '2030-01-02T00:00:00Z'))).to.equal(null);
     expect(await ask({}, 'b6', 200, { suggestedWindow: { start: 'soon' } })).to.equal(null);
+  });
+
+  it("cuts the window at the certificate's notAfter, and gives null for a window that opens after it", async () => {
+    const now = new Date('2030-01-01T00:00:00Z');
+    const notAfter = new Date('2030-01-10T00:00:00Z');
+    const ask = (id: string, start: string, end: string) =>
+      ariDue({
+        renewalInfo: 'https://ca.test/ri',
+        get: async () => ({ status: 200, headers: {}, data: window(start, end) }),
+        certId: id,
+        now,
+        random: () => 0.5,
+        notAfter,
+      });
+    const cut = (await ask('n1', '2030-01-08T00:00:00Z', '2031-01-08T00:00:00Z'))!;
+    expect(cut.at.toISOString(), 'drawn in [start, notAfter)').to.equal('2030-01-09T00:00:00.000Z');
+    expect(await ask('n2', '2030-01-10T00:00:00Z', '2031-01-01T00:00:00Z'), 'opens at expiry').to.equal(null);
+    const inside = (await ask('n3', '2030-01-02T00:00:00Z', '2030-01-04T00:00:00Z'))!;
+    expect(inside.at.toISOString(), 'a window inside the life is kept').to.equal('2030-01-03T00:00:00.000Z');
+  });
+
+  it('reads an HTTP-date Retry-After, and logs a new window with its explanationURL', async () => {
+    const now = new Date('2030-01-01T00:00:00Z');
+    const { events, log } = captureLog();
+    const data = {
+      ...window('2030-01-02T00:00:00Z', '2030-01-03T00:00:00Z'),
+      explanationURL: 'https://ca.test/incident/42',
+    };
+    const a = (await ariDue({
+      renewalInfo: 'https://ca.test/ri',
+      get: async () => ({ status: 200, headers: { 'retry-after': 'Tue, 01 Jan 2030 02:00:00 GMT' }, data }),
+      certId: 'h1',
+      now,
+      random: () => 0,
+      log,
+    }))!;
+    expect(a.recheckAt.toISOString(), 'the date the CA gave').to.equal('2030-01-01T02:00:00.000Z');
+    expect(a.explanationURL).to.equal('https://ca.test/incident/42');
+    const logged = events.filter((e) => e.event === 'ari-window');
+    expect(logged.map((e) => e.explanationURL)).to.deep.equal(['https://ca.test/incident/42']);
   });
 });

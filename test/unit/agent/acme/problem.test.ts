@@ -19,6 +19,27 @@ describe('acme problem documents', () => {
     expect(retryAfter({ 'retry-after': 'later' }, now)).to.equal(null);
   });
 
+  it('bounds an absurd Retry-After to a day ahead, and never before now', () => {
+    const day = '2030-01-02T00:00:00.000Z';
+    expect(retryAfter({ 'retry-after': '99999999999999999999' }, now)?.toISOString()).to.equal(day);
+    expect(retryAfter({ 'retry-after': '315360000' }, now)?.toISOString(), 'ten years').to.equal(day);
+    expect(retryAfter({ 'retry-after': 'Sat, 01 Jan 2050 00:00:00 GMT' }, now)?.toISOString()).to.equal(day);
+    expect(retryAfter({ 'retry-after': '-5' }, now)?.toISOString() ?? null).to.be.oneOf([now.toISOString(), null]);
+    const limited = answerError(
+      { status: 429, headers: { 'retry-after': '99999999999999999999' }, data: problem('rateLimited') },
+      'newOrder',
+      now,
+    );
+    expect(limited.code).to.equal(ErrorCodes.ACME_RATE_LIMITED);
+    expect(limited.retryAt).to.equal(day);
+  });
+
+  it('gives rateLimited without Retry-After a time to retry all the same (an hour on)', () => {
+    const limited = answerError({ status: 429, headers: {}, data: problem('rateLimited') }, 'newOrder', now);
+    expect(limited.code).to.equal(ErrorCodes.ACME_RATE_LIMITED);
+    expect(limited.retryAt).to.equal('2030-01-01T01:00:00.000Z');
+  });
+
   it('maps rateLimited (with its retry time), 5xx and the rest to their codes', () => {
     const limited = answerError(
       { status: 429, headers: { 'retry-after': '60' }, data: problem('rateLimited') },
