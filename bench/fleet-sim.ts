@@ -144,7 +144,16 @@ export function simulate(s: Scenario, o: FleetOptions): FleetCounts {
     o.onRenewal?.(d, t);
     const cert = issue(t);
     notAfter[d] = Date.parse(cert.notAfter);
-    queue.push(policy.succeeded(cert), d);
+    const next = policy.succeeded(cert);
+    // A certificate due the moment it is issued (a CA that backdates notBefore past the window's
+    // start) would be renewed again and again at the same instant: say so instead of looping.
+    if (next <= t) {
+      throw new Error(
+        `device ${d}: a certificate issued at ${new Date(t).toISOString()} is due at once ` +
+          `(${new Date(next).toISOString()}): the CA backdates notBefore past the renewal window's start`,
+      );
+    }
+    queue.push(next, d);
   }
   // A certificate that ran out before the end and was still waiting for its renewal.
   for (let d = 0; d < o.devices; d++) if (notAfter[d]! < end) counts.expired++;
