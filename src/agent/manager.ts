@@ -384,7 +384,20 @@ export class CertificateManager {
           const plan = m.timer.succeeded(m.active!);
           if (m.due) Object.assign(plan, { at: m.due.at, why: m.due.why });
           // With ARI the loop wakes to ask the CA again before the renewal, if that is sooner.
-          const wake = m.due ? wakeAt(m.due) : plan.at;
+          let wake = m.due ? wakeAt(m.due) : plan.at;
+          const now = this.clock.now().getTime();
+          if (wake.getTime() <= now && m.active) {
+            // Due the moment it was obtained: the CA backdates notBefore past the window's start
+            // (or the window opens very early). Renewing again at once would get the same answer,
+            // again and again: the window's start is measured from now instead, for this renewal.
+            wake = new Date(now + m.config.renew.from * (Date.parse(m.active.notAfter) - now));
+            Object.assign(plan, { at: wake });
+            this.log.warn(
+              { event: 'due-at-issue', cert: name, notBefore: m.active.notBefore, nextRenewal: wake.toISOString() },
+              `${name}: the new certificate was due at once (notBefore ${m.active.notBefore}); next renewal at ` +
+                `${wake.toISOString()} instead`,
+            );
+          }
           next.set(name, wake.getTime());
           this.logNext(name, plan, wake < plan.at ? { recheckAt: wake.toISOString() } : {});
         } catch (err) {

@@ -276,4 +276,30 @@ describe('agent retry state (.retry)', function () {
     }
     expect(told, 'certificates whose two times differ').to.be.greaterThan(0);
   });
+
+  it('a certificate due the moment it is issued is not renewed again at once, but after the window measured from then', async () => {
+    // local-ca backdates notBefore a minute: with a 10-minute lifetime, a window opening at 5 %
+    // (30 s) is past before the certificate is issued.
+    const { config } = await configOf([cert('early', '10m', { renew: { from: 0.05, to: 0.06 } })]);
+    const clock = new FakeClock(T0);
+    const { events, log } = captureLog();
+    const m = new CertificateManager(config, { clock, log, random: () => 0.5 });
+    await m.start();
+    const renewals: number[] = [];
+    let warnings = 0;
+    const running = m.run();
+    for (let i = 0; renewals.length < 4; i++) {
+      if (i > 500) throw new Error('no renewals');
+      for (const e of events.splice(0)) {
+        if (e.event === 'rotated') renewals.push(clock.t);
+        if (e.event === 'due-at-issue') warnings++;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await m.stop();
+    await running;
+    expect(warnings, 'due-at-issue warnings').to.be.greaterThan(0);
+    // 5 % of the (about 10 minutes of) life left: about 30 s apart, never at the same instant.
+    for (let i = 1; i < renewals.length; i++) expect(renewals[i]! - renewals[i - 1]!).to.be.at.least(25_000);
+  });
 });
