@@ -95,7 +95,7 @@ async function lookOnce(
   for (const c of config.certificates) {
     try {
       const r = await manager.ensureCertificate(c.name);
-      observer({ type: 'scheduled', name: c.name, at: r.nextRenewal, why: 'window' });
+      observer({ type: 'scheduled', name: c.name, at: r.nextRenewal, why: r.why });
       // A rotation pruned already; a certificate that was not due is pruned here.
       if (r.renewed === null) await manager.store(c.name).prune(c.keep);
       log.info(

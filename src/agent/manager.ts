@@ -37,6 +37,8 @@ export interface EnsureResult {
   generation: number;
   /** When the next renewal is due. */
   nextRenewal: Date;
+  /** Who says so: the local window, or the CA (ARI). */
+  why: DueTime['why'];
 }
 
 interface Managed {
@@ -214,7 +216,7 @@ export class CertificateManager {
     if (d.reason === null) {
       await clearRetry(m.store, this.log, c.name);
       this.emit({ type: 'looked', name: c.name, renewed: false });
-      return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: d.due!.at };
+      return { name: c.name, renewed: null, generation: d.generation!, nextRenewal: d.due!.at, why: d.due!.why };
     }
     this.log.info(
       { event: 'renew', cert: c.name, reason: d.reason, generation: d.generation ?? null },
@@ -318,6 +320,7 @@ export class CertificateManager {
       renewed: { generation, reason: d.reason, fingerprint: info.fingerprint, notAfter: info.notAfter },
       generation,
       nextRenewal: m.due.at,
+      why: m.due.why,
     };
   }
 

@@ -53,8 +53,6 @@ Options:
   --cert-mode MODE     stage/install/import: mode of cert.pem, ca.pem, fullchain.pem (default 0644)
   --format FORMAT      stage/install/import: also write fullchain, bundle or pkcs12 (repeatable)
   --pkcs12-password-file FILE   stage/install/import: the password of cert.p12 (with --format pkcs12)
-  --trust FILE         stage/install/verify: the chain must lead to a CA in FILE
-  --require-eku USAGE  stage/install/verify: ${EXTENDED_KEY_USAGES.join(' or ')} (repeatable)
   --directory-ca FILE  revoke --directory: the PEM the CA's TLS certificate must chain to
   --clock-skew SECS    how far notBefore may be in the future (default 300)
   --lock-timeout SECS  how long to wait for another operation (default 10)

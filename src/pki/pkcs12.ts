@@ -30,7 +30,7 @@ import { children, explicit0, integer, octets, oid, read, seq, set, TAG, tlv } f
 
 const OID = {
   data: '1.2.840.113549.1.7.1',
-  keyBag: '1.2.840.113549.1.12.10.1.2',
+  shroudedKeyBag: '1.2.840.113549.1.12.10.1.2',
   certBag: '1.2.840.113549.1.12.10.1.3',
   x509Certificate: '1.2.840.113549.1.9.22.1',
   localKeyId: '1.2.840.113549.1.9.21',
@@ -121,7 +121,7 @@ export function buildPkcs12(keyPem: string, chain: Buffer[], password: Buffer): 
       ...(i === 0 ? [localKeyId(id)] : []),
     ),
   );
-  const keyBag = seq(oid(OID.keyBag), explicit0(shrouded), localKeyId(id));
+  const keyBag = seq(oid(OID.shroudedKeyBag), explicit0(shrouded), localKeyId(id));
   const authSafe = seq(dataInfo(seq(...certBags)), dataInfo(seq(keyBag)));
   const salt = randomBytes(MAC_SALT_BYTES);
   const macData = seq(
@@ -179,7 +179,7 @@ function openPkcs12(p12: Buffer, password: Buffer): { key: KeyObject; certs: Buf
     for (const bag of children(read(dataContent(info)), TAG.SEQUENCE)) {
       const [type, value] = children(bag, TAG.SEQUENCE);
       const inner = children(value!, TAG.CONTEXT_0)[0]!;
-      if (type!.encoded.equals(oid(OID.keyBag))) key = inner.encoded;
+      if (type!.encoded.equals(oid(OID.shroudedKeyBag))) key = inner.encoded;
       else if (type!.encoded.equals(oid(OID.certBag)))
         certs.push(read(children(children(inner, TAG.SEQUENCE)[1]!, TAG.CONTEXT_0)[0]!.encoded).content);
     }
