@@ -28,8 +28,9 @@ export async function typed<T>(call: (p: string) => Promise<T>, p: string, sysca
 /** `err` typed as typed() types it: the errno's code, the path `named`, not the `opened` one. */
 export function typedError(err: unknown, syscall: string, named: string, opened: string): CertswapError {
   const e = toCertswapError(err, { path: named, syscall });
-  if (named === opened) return e;
-  // The errno's own message names /proc/self/fd/N/...: no use to whoever reads it.
+  // The errno's own message names what the kernel saw: /proc/self/fd/N/... under a held directory,
+  // or for realpath the first missing parent. Either way the user's path is the one to show.
+  if (named === opened && (err as { path?: unknown }).path === opened) return e;
   return new CertswapError(e.code, `${syscall} ${named}: ${e.code}`, { path: named, syscall, cause: err });
 }
 
