@@ -302,6 +302,18 @@ export class CertificateManager {
     // and every later look (checkDue) place its renewal the same way.
     m.way = m.timer.way;
     m.due = await dueTime(c, info, async () => Buffer.from(pair.certPem), this.clock.now(), { ...dueOpts, way: m.way });
+    const now = this.clock.now().getTime();
+    if (m.due.at.getTime() <= now) {
+      // Due the moment it was obtained: the CA backdates notBefore past the window's start (or
+      // the window opens very early). Renewing again at once would get the same answer, again and
+      // again: the window's start is measured from now instead, for this renewal.
+      m.due = { ...m.due, at: new Date(now + c.renew.from * (Date.parse(info.notAfter) - now)) };
+      this.log.warn(
+        { event: 'due-at-issue', cert: c.name, notBefore: info.notBefore, nextRenewal: m.due.at.toISOString() },
+        `${c.name}: the new certificate was due at once (notBefore ${info.notBefore}); next renewal at ` +
+          `${m.due.at.toISOString()} instead`,
+      );
+    }
     this.log.info(
       {
         event: 'rotated',
@@ -384,23 +396,11 @@ export class CertificateManager {
         const force = asked || this.forcedRetry.delete(name);
         try {
           await this.ensureCertificate(name, { force });
-          const plan = m.timer.succeeded(m.active!);
-          if (m.due) Object.assign(plan, { at: m.due.at, why: m.due.why });
+          // The look placed the next renewal (ensure sets m.due on every success); the streak ends.
+          m.timer.reset();
+          const plan: NextRenewal = { at: m.due!.at, why: m.due!.why };
           // With ARI the loop wakes to ask the CA again before the renewal, if that is sooner.
-          let wake = m.due ? wakeAt(m.due) : plan.at;
-          const now = this.clock.now().getTime();
-          if (wake.getTime() <= now && m.active) {
-            // Due the moment it was obtained: the CA backdates notBefore past the window's start
-            // (or the window opens very early). Renewing again at once would get the same answer,
-            // again and again: the window's start is measured from now instead, for this renewal.
-            wake = new Date(now + m.config.renew.from * (Date.parse(m.active.notAfter) - now));
-            Object.assign(plan, { at: wake });
-            this.log.warn(
-              { event: 'due-at-issue', cert: name, notBefore: m.active.notBefore, nextRenewal: wake.toISOString() },
-              `${name}: the new certificate was due at once (notBefore ${m.active.notBefore}); next renewal at ` +
-                `${wake.toISOString()} instead`,
-            );
-          }
+          const wake = wakeAt(m.due!);
           next.set(name, wake.getTime());
           this.logNext(name, plan, wake < plan.at ? { recheckAt: wake.toISOString() } : {});
         } catch (err) {

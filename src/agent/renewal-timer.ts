@@ -60,8 +60,13 @@ export class RenewalTimer {
   /** After a renewal, or a check that found none due: the window of the active certificate. */
   succeeded(info: { notBefore: string; notAfter: string }): NextRenewal {
     const way = this.way;
-    this.attempt = 0;
+    this.reset();
     return { at: renewalTime(info, this.opts.seed, this.opts.window, way), why: 'window' };
+  }
+
+  /** Ends a failure streak (the agent's loop, which takes the time itself from the look: due.ts). */
+  reset(): void {
+    this.attempt = 0;
   }
 
   /**

@@ -321,15 +321,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
     case 'status': {
       const within = v['expiring-within'];
       if (v.prometheus && v.json) throw new UsageError('status takes --prometheus or --json, not both');
-      if (v.prometheus) return { ...store, command, prometheus: true, ...statusWithin(within) };
-      if (within === undefined) return { ...store, command };
-      let ms: number;
-      try {
-        ms = parseDuration(within, '--expiring-within');
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
-      return { ...store, command, expiringWithinMs: ms };
+      return { ...store, command, ...(v.prometheus ? { prometheus: true } : {}), ...statusWithin(within) };
     }
     case 'revoke':
       return revoke(store, v);

@@ -73,6 +73,9 @@ export async function setDirAccess(dir: string, owner: Owner, mode: number): Pro
     if (st.uid === owner.uid && st.gid === owner.gid && (st.mode & 0o7777) === mode) return;
     if (st.uid !== owner.uid || st.gid !== owner.gid) await fsOps.fchown(fd, owner.uid, owner.gid, dir);
     await fsOps.fchmod(fd, mode, dir);
+    // An inode's owner and mode are metadata a power cut can lose: without this, a store closed
+    // again (0700, our group) could come back 0710 to a consumer group, which would then reach
+    // older generations' keys; or a generation given to the group could come back closed to it.
     await fsOps.fsync(fd, dir);
   } finally {
     closeInBackground(fd);
@@ -162,7 +165,8 @@ export function leftByDeadWriter(name: string): boolean {
   return Number.isSafeInteger(pid) && pid > 0 && !processAlive(pid);
 }
 
-function processAlive(pid: number): boolean {
+/** Whether process `pid` exists (ours or another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

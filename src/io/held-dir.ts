@@ -1,7 +1,8 @@
 /**
  * A directory held by a descriptor opened from `/` one component at a time, none of them a link,
  * and names in it reached through the descriptor (/proc/self/fd/N/NAME: Node has no openat). The
- * one walker of its kind: the metrics textfile's directory and an imported lineage's use it.
+ * metrics textfile's directory and an imported lineage's use it; the ACME webroot
+ * (agent/acme/webroot.ts) walks its own way, as it makes the directories it walks.
  *
  * For a directory root uses below one another user can rename in: Debian's node_exporter textfile
  * directory, /var/lib/prometheus/node-exporter, is root's, but /var/lib/prometheus is the

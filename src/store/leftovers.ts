@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { type ErrorCode, errnoCode, toCertswapError } from '../errors.js';
 import { fsOps } from '../io/fs.js';
-import { removeTree } from '../io/durable.js';
+import { processAlive, removeTree } from '../io/durable.js';
 import { generationsDirExists } from './store-path.js';
 import { PROVISION_PREFIX, STAGING_PREFIX, TRASH_PREFIX, isTempEntry } from './layout.js';
 import type { LockedContext } from './locked.js';
@@ -36,13 +36,7 @@ async function names(dir: string): Promise<Buffer[]> {
  */
 function inUseByAnotherProcess(name: string): boolean {
   const pid = Number(/^\.provision-(\d+)-/.exec(name)?.[1]);
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid);
 }
 
 /**

@@ -34,7 +34,8 @@ export interface CfsslClientOptions {
 
 const MAX_ANSWER = 1 << 20;
 /** The hosts plain http may go to (the webhook client, src/notify, follows the same rule). */
-export const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
+// URL.hostname keeps an IPv6 address in its brackets: '[::1]', never '::1'.
+export const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 interface CfsslAnswer {
   success?: boolean;

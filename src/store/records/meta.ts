@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { CertInfo } from '../../pki/cert-info.js';
+import { errnoCode } from '../../errors.js';
 import { fsOps } from '../../io/fs.js';
 import { BUNDLE_FILE, FULLCHAIN_FILE, META_FILE, PKCS12_FILE } from '../layout.js';
 import { MAX_STATE_FILE_BYTES, readStateFile } from './state-file.js';
@@ -136,7 +137,15 @@ export async function readMeta(generationDir: string): Promise<GenerationMeta | 
  * through a link there, the record would come from outside the store.
  */
 export function readMetaSync(generationDir: string, generation: number): GenerationMeta | null {
-  checkLayoutDir(fsOps.lstatSync(generationDir), generationDir, { generation });
+  let st: ReturnType<typeof fsOps.lstatSync>;
+  try {
+    st = fsOps.lstatSync(generationDir);
+  } catch (err) {
+    // Pruned since it was listed (status takes no lock): no record, as for a missing file.
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw err;
+  }
+  checkLayoutDir(st, generationDir, { generation });
   const file = path.join(generationDir, META_FILE);
   try {
     return parseMeta(
