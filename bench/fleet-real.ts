@@ -191,8 +191,8 @@ export async function runRealFleet(o: RealFleetOptions): Promise<RealFleetResult
     for (const t of timers) clearTimeout(t);
     await Promise.allSettled(managers.map((m) => m.stop()));
     ended = await Promise.allSettled(loops);
-    await proxy?.stop();
-    await server.stop();
+    // Each stopped whatever the other does: a proxy that fails to close must not leave cfssl running.
+    await Promise.allSettled([proxy?.stop(), server.stop()]);
     await fs.rm(base, { recursive: true, force: true });
   }
   // An agent's loop never ends in an error (it retries): one that did is a broken run.

@@ -30,6 +30,7 @@ export class AcmeEnv {
   static async start(opts: PebbleOptions = {}): Promise<AcmeEnv> {
     const httpPort = await freePort();
     const tlsPort = await freePort();
+    const work = await runTempDir('certswap-acme-');
     const pebble = await Pebble.start({ httpPort, tlsPort, ...opts });
     const proxy = new AcmeProxy(pebble);
     try {
@@ -38,7 +39,7 @@ export class AcmeEnv {
       await pebble.stop();
       throw err;
     }
-    return new AcmeEnv(await runTempDir('certswap-acme-'), pebble, proxy, httpPort, tlsPort);
+    return new AcmeEnv(work, pebble, proxy, httpPort, tlsPort);
   }
 
   async stop(): Promise<void> {

@@ -99,8 +99,12 @@ describe('acme: robustness against pebble', function () {
         () => null,
         (err: Error & { code?: string }) => err,
       );
-      await until('the record set', async () => (await fse.readFile(calls, 'utf8').catch(() => '')).includes('set'));
-      await m.stop();
+      try {
+        await until('the record set', async () => (await fse.readFile(calls, 'utf8').catch(() => '')).includes('set'));
+      } finally {
+        // Also when the wait fails: the order would sit in its 10-minute wait with the record set.
+        await m.stop();
+      }
       const err = await order;
       expect(err?.code, err?.message).to.equal(ErrorCodes.PROVISION_FAILED);
       expect(err?.message).to.match(/stopping/);
@@ -182,20 +186,23 @@ describe('acme: robustness against pebble', function () {
       const before = retries(ErrorCodes.CA_UNAVAILABLE);
       const running = m.run();
       m.renewAll();
+      // The agent is stopped on every path, a pebble that fails to come back included.
       try {
-        await until('three failed attempts, each retried', () => retries(ErrorCodes.CA_UNAVAILABLE) >= before + 3);
-        // The failure names the network's error, not a library's TypeError.
-        const failed = events.filter((e) => e.event === 'renew-failed' && e.code === ErrorCodes.CA_UNAVAILABLE).at(-1)!;
-        expect(failed.msg).to.match(/ACME server 127\.0\.0\.1:\d+: (ECONNRESET|ECONNREFUSED|socket hang up)/);
-        // The active generation is unchanged, and it is the only one.
-        expect((await store.status()).generations.map((g) => [g.id, g.active])).to.deep.equal([[1, true]]);
-        await expectNoLeftovers(dir);
-      } finally {
-        env().proxy.onRequest = null;
-        // A new pebble: it has forgotten the account, which the agent then creates again.
-        await env().pebble.startPebble();
-      }
-      try {
+        try {
+          await until('three failed attempts, each retried', () => retries(ErrorCodes.CA_UNAVAILABLE) >= before + 3);
+          // The failure names the network's error, not a library's TypeError.
+          const failed = events
+            .filter((e) => e.event === 'renew-failed' && e.code === ErrorCodes.CA_UNAVAILABLE)
+            .at(-1)!;
+          expect(failed.msg).to.match(/ACME server 127\.0\.0\.1:\d+: (ECONNRESET|ECONNREFUSED|socket hang up)/);
+          // The active generation is unchanged, and it is the only one.
+          expect((await store.status()).generations.map((g) => [g.id, g.active])).to.deep.equal([[1, true]]);
+          await expectNoLeftovers(dir);
+        } finally {
+          env().proxy.onRequest = null;
+          // A new pebble: it has forgotten the account, which the agent then creates again.
+          await env().pebble.startPebble();
+        }
         await until('the agent to rotate once pebble is back', async () => (await store.status()).current === 2);
       } finally {
         await m.stop();
