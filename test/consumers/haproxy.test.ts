@@ -61,8 +61,10 @@ frontend tls
     let stderr = '';
     try {
       await manager.ensureCertificate('lb');
+      // Its own process group: stopProcess then signals the master and its workers together.
       master = spawn(haproxy, ['-W', '-S', socket, '-f', cfg, '-p', path.join(base, 'haproxy.pid')], {
         stdio: ['ignore', 'ignore', 'pipe'],
+        detached: true,
       });
       master.stderr!.on('data', (d) => (stderr += d));
       const ca = await fse.readFile(path.join(base, 'ca', 'ca.pem'));

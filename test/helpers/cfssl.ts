@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
-import { until } from './proc.js';
+import { stopProcess, until } from './proc.js';
 
 /** `cfssl serve` on 127.0.0.1:port with the CA and config.json in `dir`. */
 export class CfsslServer {
@@ -36,14 +36,11 @@ export class CfsslServer {
     });
   }
 
-  /** Stops the server by its process id and waits for it to be gone. */
+  /** Stops the server by its process id (SIGKILL if SIGTERM is not enough) and waits for it. */
   async stop(): Promise<void> {
     const proc = this.proc;
     this.proc = null;
-    if (!proc || proc.exitCode !== null) return;
-    const gone = new Promise((r) => proc.once('exit', r));
-    process.kill(proc.pid!, 'SIGTERM');
-    await gone;
+    await stopProcess(proc);
   }
 }
 

@@ -4,7 +4,6 @@
  * rotations driven through the agent's CertificateManager, and a log that records events.
  */
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fse from 'fs-extra';
 import path from 'node:path';
@@ -22,15 +21,7 @@ export function requireProgram(ctx: Mocha.Context, name: string, candidates: str
   ctx.skip();
 }
 
-/** Stops `child` (SIGTERM, then SIGKILL after 5 s) and waits for it; a no-op once it has exited. */
-export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
+export { stopProcess } from './proc.js';
 
 export interface ProbeOptions {
   port: number;

@@ -48,7 +48,8 @@ http {
 /** Starts nginx in the foreground with `args`; the caller stops it (consumer.ts: stopProcess). */
 export function startNginx(nginx: string, args: string[]): Nginx {
   let err = '';
-  const child = spawn(nginx, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: stopProcess then signals the master and its workers together.
+  const child = spawn(nginx, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   child.stderr!.on('data', (d) => (err += d));
   return { process: child, args, stderr: () => err };
 }

@@ -22,7 +22,7 @@ import fse from 'fs-extra';
 import https from 'node:https';
 import http from 'node:http';
 import path from 'node:path';
-import { freePort, until, which } from './proc.js';
+import { freePort, stopProcess, until, which } from './proc.js';
 import { runTempDir } from './tmp.js';
 
 export interface PebbleOptions {
@@ -45,13 +45,8 @@ export function pebbleAvailable(): boolean {
   return ok;
 }
 
-/** Kills `proc` by its pid and waits for it to be gone. */
-async function kill(proc: ChildProcess | null): Promise<void> {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const gone = new Promise((r) => proc.once('exit', r));
-  process.kill(proc.pid!, 'SIGTERM');
-  await gone;
-}
+/** Kills `proc` by its pid (SIGKILL if SIGTERM is not enough) and waits for it to be gone. */
+const kill = (proc: ChildProcess | null): Promise<void> => stopProcess(proc);
 
 /** A throwaway CA and a certificate for 127.0.0.1 and localhost that pebble serves its APIs with. */
 function makeTlsCertificate(dir: string): void {

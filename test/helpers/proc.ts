@@ -78,3 +78,28 @@ export async function freePort(): Promise<number> {
   await new Promise((r) => s.close(r));
   return port;
 }
+
+/**
+ * Stops `child` and waits for it: SIGTERM, then SIGKILL after `graceMs`; a no-op once it has
+ * exited. A child spawned `detached` leads a process group of its own, and the whole group is
+ * signalled, so the workers of a master (nginx, haproxy -W) go with it.
+ */
+export async function stopProcess(child: ChildProcess | null | undefined, graceMs = 5000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  const signal = (sig: NodeJS.Signals): void => {
+    try {
+      // -pid names the child's own group; it has none unless it was spawned detached (ESRCH).
+      process.kill(-child.pid!, sig);
+    } catch {
+      child.kill(sig);
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
